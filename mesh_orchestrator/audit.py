@@ -1,0 +1,205 @@
+"""The Great Expectations audit of a staged data product, generated from its contract.
+
+GX Core 1.x validates an in-memory pandas batch (its SQL datasource does not work on DuckDB).
+``great_expectations`` takes seconds to import, so it is imported only when an audit runs.
+The column types are checked against the Arrow schema of the staged Parquet file, which is exact
+for DECIMAL precision and scale where pandas dtypes are not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from mesh_orchestrator.contracts import Contract
+
+SAMPLE_ROWS = 5
+
+_ARROW_TYPES = {
+    "VARCHAR": (pa.string(), pa.large_string(), pa.string_view()),
+    "BOOLEAN": (pa.bool_(),),
+    "INTEGER": (pa.int32(),),
+    "BIGINT": (pa.int64(),),
+    "DOUBLE": (pa.float64(),),
+    "DATE": (pa.date32(),),
+}
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict, in the shape shown in the Dagster UI."""
+
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int = 0
+    observed: str | None = None
+    failing_rows: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        where = f"({self.column})" if self.column else ""
+        return f"{self.expectation}{where}"
+
+    def describe(self) -> str:
+        text = self.label
+        if self.unexpected_count:
+            text += f": {self.unexpected_count} unexpected"
+        elif self.observed:
+            text += f": observed {self.observed}"
+        return text
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    product_id: str
+    contract_version: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    def failures(self) -> list[str]:
+        return [o.describe() for o in self.outcomes if not o.success]
+
+    def failing_rows(self, limit: int = SAMPLE_ROWS) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = []
+        for outcome in self.outcomes:
+            rows.extend(outcome.failing_rows)
+        return rows[:limit]
+
+
+def _arrow_type_matches(declared: str, actual: pa.DataType) -> bool:
+    if declared.startswith("DECIMAL("):
+        precision, scale = (int(x) for x in declared[8:-1].split(","))
+        return pa.types.is_decimal(actual) and (actual.precision, actual.scale) == (precision, scale)
+    if declared in ("TIMESTAMP", "TIMESTAMPTZ"):
+        return pa.types.is_timestamp(actual) and (actual.tz is not None) == (declared == "TIMESTAMPTZ")
+    return actual in _ARROW_TYPES.get(declared, ())
+
+
+def schema_outcomes(schema: pa.Schema, contract: Contract) -> list[ExpectationOutcome]:
+    """Exact column names, order and types against the contract."""
+    outcomes = []
+    actual = list(schema.names)
+    expected = list(contract.column_names)
+    outcomes.append(
+        ExpectationOutcome(
+            "expect_table_columns_to_match_ordered_list",
+            None,
+            actual == expected,
+            observed=None if actual == expected else f"{actual} (contract: {expected})",
+        )
+    )
+    for col in contract.columns:
+        if col.name not in actual:
+            continue
+        arrow_type = schema.field(col.name).type
+        ok = _arrow_type_matches(col.type, arrow_type)
+        outcomes.append(
+            ExpectationOutcome(
+                "expect_column_type_to_match_contract",
+                col.name,
+                ok,
+                observed=None if ok else f"{arrow_type} (contract: {col.type})",
+            )
+        )
+    return outcomes
+
+
+def build_suite(contract: Contract) -> Any:
+    """The contract's expectation suite (GX Core objects)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    expectations: list[Any] = [gxe.ExpectTableRowCountToBeBetween(min_value=contract.min_rows)]
+    for col in contract.columns:
+        if col.required:
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
+        if col.unique:
+            expectations.append(gxe.ExpectColumnValuesToBeUnique(column=col.name))
+        if col.allowed_values:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.allowed_values))
+            )
+        if col.minimum is not None or col.maximum is not None:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=col.name, min_value=col.minimum, max_value=col.maximum
+                )
+            )
+        if col.pattern:
+            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern))
+    if len(contract.primary_key) > 1:
+        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.primary_key)))
+    elif contract.primary_key:
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=contract.primary_key[0]))
+    return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)
+
+
+def _sample(frame: Any, index_list: list[Any] | None, keys: list[str]) -> list[dict[str, str]]:
+    if not index_list:
+        return []
+    rows = []
+    for entry in index_list[:SAMPLE_ROWS]:
+        if isinstance(entry, dict):
+            rows.append({k: str(v) for k, v in entry.items()})
+        elif isinstance(entry, int) and 0 <= entry < len(frame):
+            rows.append({k: str(v) for k, v in frame.iloc[entry].to_dict().items()})
+    return rows
+
+
+def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
+    """Validate a staged product against its contract's schema and GX suite."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    outcomes = schema_outcomes(table.schema, contract)
+    if not all(o.success for o in outcomes):
+        return AuditResult(contract.id, contract.version, table.num_rows, outcomes)
+    frame = table.to_pandas()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batch = (
+        context.data_sources.add_pandas("mesh")
+        .add_dataframe_asset(contract.id.replace(".", "__"))
+        .add_batch_definition_whole_dataframe("staged")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    keys = [k for k in contract.primary_key if k in frame.columns]
+    result = batch.validate(
+        build_suite(contract),
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_ROWS,
+            **({"unexpected_index_column_names": keys} if keys else {}),
+        },
+    )
+    for item in result.results:
+        config = item.expectation_config
+        details = item.result or {}
+        kwargs = config.kwargs if config is not None else {}
+        column = kwargs.get("column") or (
+            ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
+        )
+        raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
+        observed = details.get("observed_value")
+        if raised:
+            observed = str(item.exception_info.get("exception_message"))
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=config.type if config is not None else "unknown",
+                column=column,
+                success=bool(item.success),
+                unexpected_count=int(details.get("unexpected_count") or 0),
+                observed=None if observed is None else str(observed),
+                failing_rows=_sample(frame, details.get("partial_unexpected_index_list"), keys),
+            )
+        )
+    return AuditResult(contract.id, contract.version, table.num_rows, outcomes)

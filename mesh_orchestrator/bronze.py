@@ -1,0 +1,146 @@
+"""Bronze: landed records typed to the feed's schema, de-duplicated on its key.
+
+Every landed record ends in exactly one place: the bronze table, or the feed's quarantine table
+with the reason(s) it was rejected (unparseable, unknown column, missing key, missing required
+value, bad type, value not allowed, duplicate key). Bronze is rebuilt from landing in one
+transaction, so it is always consistent with what landed and re-running it changes nothing.
+De-duplication keeps the latest arrival of a key (ingested last, then the later line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from mesh_orchestrator.landing import ensure_landing_tables
+from mesh_orchestrator.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.sql import identifier, literal
+from mesh_orchestrator.storage import fetch_one
+
+DUPLICATE_REASON = "duplicate_key"
+METADATA_COLUMNS = ("_source_file", "_content_hash", "_row_number", "_ingested_at")
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Row counts that must add up: landed = bronze + duplicates dropped + quarantined."""
+
+    landed: int
+    bronze: int
+    duplicates: int
+    quarantined: int
+
+    @property
+    def holds(self) -> bool:
+        return self.landed == self.bronze + self.duplicates + self.quarantined
+
+    @property
+    def difference(self) -> int:
+        return self.landed - (self.bronze + self.duplicates + self.quarantined)
+
+
+def _raw(column: ColumnSpec) -> str:
+    path = literal(f'$."{column.name}"')
+    # CSV cells arrive as strings (empty = missing); JSON values may be numbers or booleans.
+    return f"nullif(json_extract_string(_record, {path}), '')"
+
+
+def _reasons(feed: FeedSpec) -> str:
+    """SQL list of rejection reasons for one parsed record (empty list = clean)."""
+    declared = ", ".join(literal(c.name) for c in feed.columns)
+    checks = [
+        f"list_transform(list_filter(json_keys(CASE WHEN _is_object THEN _record END), "
+        f"lambda k: k NOT IN ({declared})), "
+        "lambda k: 'unknown_column: ' || k)"
+    ]
+    for col in feed.columns:
+        raw = f"raw_{col.name}"
+        name = literal(col.name)
+        items = []
+        if col.name in feed.key:
+            items.append(f"CASE WHEN {raw} IS NULL THEN 'missing_key: ' || {name} END")
+        elif col.required:
+            items.append(f"CASE WHEN {raw} IS NULL THEN 'missing_required: ' || {name} END")
+        items.append(
+            f"CASE WHEN {raw} IS NOT NULL AND TRY_CAST({raw} AS {col.type}) IS NULL THEN "
+            f"'bad_type: ' || {name} || '=' || left({raw}, 40) || ' is not {col.type}' END"
+        )
+        if col.allowed:
+            allowed = ", ".join(literal(v) for v in col.allowed)
+            items.append(
+                f"CASE WHEN TRY_CAST({raw} AS {col.type}) IS NOT NULL AND "
+                f"TRY_CAST({raw} AS {col.type})::VARCHAR NOT IN ({allowed}) THEN "
+                f"'not_allowed: ' || {name} || '=' || left({raw}, 40) END"
+            )
+        checks.append("[" + ", ".join(items) + "]")
+    merged = "list_filter(flatten([" + ", ".join(checks) + "]), lambda x: x IS NOT NULL)"
+    return (
+        "CASE WHEN _parse_error IS NOT NULL THEN ['unparseable: ' || _parse_error] "
+        "WHEN NOT _is_object THEN ['unparseable: not a JSON object'] "
+        f"ELSE {merged} END"
+    )
+
+
+def build_bronze(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliation:
+    """Rebuild ``bronze.<feed>`` and ``quarantine.<feed>`` from ``landing.<feed>`` atomically."""
+    ensure_landing_tables(con, feed)
+    name = identifier(feed.name)
+    raws = ", ".join(f"{_raw(c)} AS raw_{c.name}" for c in feed.columns)
+    typed = ", ".join(f"TRY_CAST(raw_{c.name} AS {c.type}) AS {identifier(c.name)}" for c in feed.columns)
+    key = ", ".join(f"raw_{k}" for k in feed.key)
+    meta = ", ".join(METADATA_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS bronze; CREATE SCHEMA IF NOT EXISTS quarantine")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE classified AS "
+            f"WITH parsed AS (SELECT {meta}, _record, _parse_error, "
+            f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
+            f"  THEN _record END) = 'OBJECT', false) AS _is_object "
+            f"  FROM landing.{name}), "
+            f"extracted AS (SELECT *, {raws} FROM parsed WHERE _is_object "
+            f"  UNION ALL BY NAME SELECT * FROM parsed WHERE NOT _is_object), "
+            f"checked AS (SELECT *, {_reasons(feed)} AS _reasons FROM extracted) "
+            f"SELECT *, CASE WHEN len(_reasons) = 0 THEN row_number() OVER (PARTITION BY "
+            f"  len(_reasons) = 0, {key} ORDER BY _ingested_at DESC, _source_file DESC, "
+            f"  _row_number DESC) END AS _rank FROM checked"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE bronze.{name} AS SELECT {typed}, {meta} FROM temp.classified "
+            f"WHERE _rank = 1 ORDER BY _ingested_at, _source_file, _row_number"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE quarantine.{name} AS "
+            f"SELECT {meta}, _record, array_to_string(_reasons, '; ') AS reason FROM temp.classified "
+            f"WHERE len(_reasons) > 0 UNION ALL "
+            f"SELECT {meta}, _record, '{DUPLICATE_REASON}: a later row with the same key was kept' "
+            f"FROM temp.classified WHERE _rank > 1 ORDER BY _source_file, _row_number"
+        )
+        con.execute("DROP TABLE temp.classified")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return reconcile(con, feed)
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliation:
+    """Count each place independently, so the check catches any row lost between layers."""
+    name = identifier(feed.name)
+    row = fetch_one(
+        con,
+        f"SELECT (SELECT count(*) FROM landing.{name}), (SELECT count(*) FROM bronze.{name}), "
+        f"(SELECT count(*) FILTER (WHERE reason LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name}), "
+        f"(SELECT count(*) FILTER (WHERE reason NOT LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name})",
+    )
+    return Reconciliation(*(int(v) for v in row))
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, feed: FeedSpec, limit: int = 10) -> dict[str, int]:
+    """Most frequent kinds of rejection (the part of each reason before ':')."""
+    rows = con.execute(
+        f"SELECT split_part(unnest(string_split(reason, '; ')), ':', 1) AS kind, count(*) "
+        f"FROM quarantine.{identifier(feed.name)} GROUP BY kind ORDER BY 2 DESC LIMIT {int(limit)}"
+    ).fetchall()
+    return {str(kind): int(n) for kind, n in rows}

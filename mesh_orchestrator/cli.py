@@ -1,0 +1,136 @@
+"""The ``mesh`` command: generate sample data, run the whole mesh, find a product's port, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from mesh_orchestrator.environment import ensure_dagster_home, ensure_environment
+from mesh_orchestrator.errors import MeshError
+from mesh_orchestrator.paths import data_dir
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.generate import generate
+
+    report = generate(
+        data_dir(),
+        scale=args.scale,
+        seed=args.seed,
+        faults=args.faults,
+        domains=args.domains or None,
+        progress=lambda msg: print(f"  {msg}", flush=True),
+    )
+    print(report.summary())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    ensure_dagster_home()
+    import dagster as dg
+
+    from mesh_orchestrator.runner import format_summary, run_mesh
+
+    with dg.DagsterInstance.get() as instance:
+        summary = run_mesh(instance, log=lambda msg: print(msg, flush=True), domains=args.domains or None)
+    print(format_summary(summary))
+    print(f"\nDagster instance: {os.environ['DAGSTER_HOME']} (open it with `mesh ui`)")
+    return 0 if summary.success else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    print(f"Generating sample data (scale {args.scale}, seed {args.seed}) under {data_dir()} ...")
+    _generate(args)
+    print("\nRunning the whole mesh ...")
+    return _run(args)
+
+
+def _port(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.ports import require_current
+
+    published = require_current(args.domain, args.product)
+    print(published.path)
+    if args.verbose:
+        print(
+            f"version {published.version}, contract {published.contract_version}, "
+            f"{published.rows:,} rows, published {published.published_at}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    home = ensure_dagster_home()
+    from mesh_orchestrator.paths import REPO_ROOT
+
+    command = [
+        "dagster",
+        "dev",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"DAGSTER_HOME={home} {' '.join(command)}", flush=True)
+    os.chdir(REPO_ROOT)
+    os.execvp(command[0], command)
+    return 0  # pragma: no cover
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mesh", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_options(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--scale", type=int, default=1, help="1 = the small sample (default)")
+        cmd.add_argument("--seed", type=int, default=42, help="same seed, same files (default 42)")
+        cmd.add_argument(
+            "--faults",
+            type=float,
+            default=0.0,
+            help="share of rows made faulty: duplicates, malformed lines, bad types, "
+            "missing keys, unknown SKUs (default 0)",
+        )
+
+    gen = sub.add_parser("generate", help="write landing files for every domain")
+    data_options(gen)
+    gen.add_argument("--domains", nargs="*", help="only these domains")
+    gen.set_defaults(func=_generate)
+
+    run = sub.add_parser("run", help="run every code location's assets in dependency order")
+    run.add_argument("--domains", nargs="*", help="only these domains (and their hand-offs)")
+    run.set_defaults(func=_run)
+
+    demo = sub.add_parser("demo", help="generate sample data, then run the whole mesh")
+    data_options(demo)
+    demo.set_defaults(func=_demo, domains=None)
+
+    port = sub.add_parser("port", help="print the path of a product's current published version")
+    port.add_argument("domain")
+    port.add_argument("product")
+    port.add_argument("-v", "--verbose", action="store_true", help="also print version details")
+    port.set_defaults(func=_port)
+
+    ui = sub.add_parser("ui", help="open the Dagster UI with all code locations")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_ui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ensure_environment()
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MeshError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Landing and bronze assets of a domain, built from its spec (one pair per feed)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from mesh_orchestrator import names
+from mesh_orchestrator.bronze import Reconciliation, build_bronze, quarantine_reasons
+from mesh_orchestrator.landing import ingest_feed
+from mesh_orchestrator.paths import landing_dir
+from mesh_orchestrator.spec import DomainSpec, FeedSpec
+from mesh_orchestrator.sql import identifier
+from mesh_orchestrator.storage import domain_db, fetch_one
+
+ROWS_RECONCILED = "rows_reconciled"
+NO_ROWS_QUARANTINED = "no_rows_quarantined"
+
+
+def feed_schema(feed: FeedSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.name, c.type, constraints=dg.TableColumnConstraints(nullable=not c.required))
+            for c in feed.columns
+        ]
+    )
+
+
+def landing_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
+    key = names.asset_key(spec.name, "landing", feed.name)
+    folder = landing_dir(spec.name, feed.name)
+
+    @dg.asset(
+        key=key,
+        group_name=names.group_name(spec.name, "landing"),
+        owners=[spec.owner],
+        tags=names.tags(spec.name, "landing"),
+        kinds={"duckdb", feed.format},
+        pool=names.pool(spec.name),
+        description=f"{feed.description} Files in {folder}, each ingested once by content hash.",
+        metadata={"landing_folder": dg.MetadataValue.path(str(folder))},
+    )
+    def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        with domain_db(spec.name) as con:
+            report = ingest_feed(con, feed, folder, context.log.info)
+            (total,) = fetch_one(con, f"SELECT count(*) FROM landing.{identifier(feed.name)}")
+        if report.skipped:
+            context.log.info(f"{len(report.skipped)} file(s) already ingested, skipped")
+        return dg.MaterializeResult(
+            metadata={
+                "files_ingested": len(report.ingested),
+                "files_skipped": len(report.skipped),
+                "rows_ingested": report.rows,
+                "dagster/row_count": int(total),
+            }
+        )
+
+    return _landing
+
+
+def _reconciliation_check(rec: Reconciliation, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=ROWS_RECONCILED,
+        passed=rec.holds,
+        metadata={
+            "landed": rec.landed,
+            "bronze": rec.bronze,
+            "duplicates_dropped": rec.duplicates,
+            "quarantined": rec.quarantined,
+            "difference": rec.difference,
+        },
+        description=None
+        if rec.holds
+        else f"{rec.difference} landed row(s) are neither in bronze nor in quarantine",
+    )
+
+
+def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
+    key = names.asset_key(spec.name, "bronze", feed.name)
+
+    @dg.asset(
+        key=key,
+        deps=[names.asset_key(spec.name, "landing", feed.name)],
+        group_name=names.group_name(spec.name, "bronze"),
+        owners=[spec.owner],
+        tags=names.tags(spec.name, "bronze"),
+        kinds={"duckdb"},
+        pool=names.pool(spec.name),
+        description=f"{feed.description} Typed, de-duplicated on {', '.join(feed.key)}; "
+        f"rejected rows in quarantine.{feed.name} with a reason.",
+        metadata={"dagster/column_schema": feed_schema(feed), "key": ", ".join(feed.key)},
+        check_specs=[
+            dg.AssetCheckSpec(
+                ROWS_RECONCILED,
+                asset=key,
+                blocking=True,
+                description="rows landed = rows in bronze + duplicates dropped + quarantined",
+            ),
+            dg.AssetCheckSpec(
+                NO_ROWS_QUARANTINED, asset=key, description="warns when any landed row was quarantined"
+            ),
+        ],
+    )
+    def _bronze(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        with domain_db(spec.name) as con:
+            rec = build_bronze(con, feed)
+            reasons = quarantine_reasons(con, feed)
+        rejected = rec.duplicates + rec.quarantined
+        if rejected:
+            context.log.warning(f"{feed.name}: {rejected} row(s) quarantined: {reasons}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rec.bronze,
+                "quarantined": rec.quarantined,
+                "duplicates_dropped": rec.duplicates,
+                "quarantine_reasons": reasons,
+            },
+            check_results=[
+                _reconciliation_check(rec, key),
+                dg.AssetCheckResult(
+                    asset_key=key,
+                    check_name=NO_ROWS_QUARANTINED,
+                    passed=rejected == 0,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "quarantined": rec.quarantined,
+                        "duplicates_dropped": rec.duplicates,
+                        "reasons": reasons,
+                        "table": f"quarantine.{feed.name}",
+                    },
+                ),
+            ],
+        )
+
+    return _bronze

@@ -1,0 +1,43 @@
+"""Turn a domain spec into the Definitions of its code location."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from mesh_orchestrator import names
+from mesh_orchestrator.dbt import build_dbt_assets, dbt_project
+from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
+from mesh_orchestrator.environment import ensure_environment
+from mesh_orchestrator.spec import DomainSpec, load_domain_spec
+
+
+def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], DbtCliResource]:
+    project = dbt_project(spec)
+    assets: list[dg.AssetsDefinition] = []
+    for feed in spec.feeds:
+        assets += [landing_asset(spec, feed), bronze_asset(spec, feed)]
+    assets.append(build_dbt_assets(spec, project))
+    return assets, DbtCliResource(project_dir=project)
+
+
+def build_domain_definitions(domain: str) -> dg.Definitions:
+    """Everything of one domain: landing and bronze per feed, silver and gold from dbt, one job.
+
+    Steps run in-process: they share one DuckDB file (one writer at a time) and Dagster's
+    multiprocess executor would add a process start per step for no parallelism.
+    """
+    ensure_environment()
+    spec = load_domain_spec(domain)
+    assets, dbt = domain_assets(spec)
+    job = dg.define_asset_job(
+        names.domain_job_name(domain),
+        selection=dg.AssetSelection.all(),
+        description=f"Every asset of {domain}: landing -> bronze -> silver -> gold, checks included.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job],
+        resources={"dbt": dbt},
+        executor=dg.in_process_executor,
+    )

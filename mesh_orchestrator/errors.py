@@ -1,0 +1,59 @@
+"""One base exception for the mesh, with subclasses whose message says what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MeshError(Exception):
+    """Base of every error the mesh raises on purpose."""
+
+
+class SpecError(MeshError):
+    """A domain spec or data contract is invalid; names the file and the field."""
+
+    def __init__(self, path: Path | str, field: str, problem: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{self.path}: field '{field}': {problem}")
+
+
+class IdentifierError(MeshError):
+    """A name from a spec or contract is not a safe SQL identifier."""
+
+    def __init__(self, name: str, where: str) -> None:
+        self.name = name
+        self.where = where
+        super().__init__(
+            f"{where}: {name!r} is not a valid identifier; use snake_case "
+            "(lowercase letters, digits and underscores, starting with a letter)"
+        )
+
+
+class AuditFailedError(MeshError):
+    """A hand-off's Great Expectations audit failed; nothing was published."""
+
+    def __init__(self, product_id: str, failures: list[str], staged_at: Path) -> None:
+        self.product_id = product_id
+        self.failures = failures
+        self.staged_at = staged_at
+        listed = "; ".join(failures)
+        super().__init__(
+            f"audit of {product_id} failed, nothing published (consumers keep the previous "
+            f"version); failing expectations: {listed}; staged batch kept at {staged_at}"
+        )
+
+
+class PortNotPublishedError(MeshError):
+    """A product's output port has no published version yet."""
+
+    def __init__(self, domain: str, product: str, port: Path) -> None:
+        super().__init__(
+            f"{domain}.{product} has no published version at {port}; run `mesh run` "
+            "(or materialise its hand-off asset) first"
+        )
+
+
+class LandingError(MeshError):
+    """A landing file could not be read at all (not a row problem: those are quarantined)."""

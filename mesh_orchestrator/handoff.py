@@ -1,0 +1,141 @@
+"""Hand-off assets: write-audit-publish of one data product from its provider to its output port.
+
+1. write: the provider's gold table is copied to a staging Parquet file;
+2. audit: the contract's Great Expectations suite runs on the staged batch;
+3. publish: only if every expectation passed, the batch becomes the port's next version, atomically.
+
+A failed audit publishes nothing (consumers keep reading the previous version), keeps the staged
+batch for inspection, records a failed blocking ``contract_satisfied`` check with the failing
+expectations and a sample of bad rows, and fails the run with a message naming the product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from mesh_orchestrator import names
+from mesh_orchestrator.audit import AuditResult, audit_table
+from mesh_orchestrator.contracts import Contract
+from mesh_orchestrator.errors import AuditFailedError
+from mesh_orchestrator.paths import products_dir
+from mesh_orchestrator.ports import current_path, publish, stage_path
+from mesh_orchestrator.sql import identifier, literal
+from mesh_orchestrator.storage import domain_db
+
+CONTRACT_SATISFIED = "contract_satisfied"
+
+
+def contract_schema(contract: Contract) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.type,
+                description=c.description or None,
+                tags={"classification": c.classification},
+                constraints=dg.TableColumnConstraints(nullable=not c.required, unique=c.unique),
+            )
+            for c in contract.columns
+        ]
+    )
+
+
+def stage_product(contract: Contract, run_id: str) -> Any:
+    """Copy the provider's gold table to a staging file, exactly the contract's columns first."""
+    staged = stage_path(contract.domain, contract.product, run_id)
+    with domain_db(contract.domain, read_only=True) as con:
+        con.execute(
+            f"COPY (SELECT * FROM gold.{identifier(contract.model, 'contract model')}) "
+            f"TO {literal(str(staged))} (FORMAT parquet)"
+        )
+    return staged
+
+
+def check_result(key: dg.AssetKey, result: AuditResult) -> dg.AssetCheckResult:
+    expectations = {o.label: ("passed" if o.success else o.describe()) for o in result.outcomes}
+    metadata: dict[str, Any] = {
+        "product": result.product_id,
+        "contract_version": result.contract_version,
+        "rows": result.rows,
+        "expectations_evaluated": len(result.outcomes),
+        "expectations_failed": len(result.failures()),
+        "expectations": dg.MetadataValue.json(expectations),
+    }
+    sample = result.failing_rows()
+    if sample:
+        metadata["failing_rows_sample"] = dg.MetadataValue.json(sample)
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=CONTRACT_SATISFIED,
+        passed=result.success,
+        metadata=metadata,
+        description=None if result.success else "; ".join(result.failures()),
+    )
+
+
+def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
+    key = names.handoff_key(contract.domain, contract.product)
+    consumers = ", ".join(c.domain for c in contract.consumers) or "none yet"
+
+    @dg.asset(
+        key=key,
+        deps=[names.asset_key(contract.domain, "gold", contract.model)],
+        group_name=names.group_name(names.MESH, names.HANDOFF),
+        owners=[contract.owner],
+        tags=names.tags(contract.domain, names.HANDOFF, contract.product),
+        kinds={"parquet", "great_expectations"},
+        pool=names.pool(contract.domain),
+        code_version=contract.version,
+        description=f"{contract.description} Published port of {contract.id} (consumers: {consumers}).",
+        metadata={
+            "contract": dg.MetadataValue.path(str(contract.path)),
+            "contract_version": contract.version,
+            "port": dg.MetadataValue.path(str(current_path(contract.domain, contract.product))),
+            "primary_key": ", ".join(contract.primary_key),
+            "dagster/column_schema": contract_schema(contract),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                CONTRACT_SATISFIED,
+                asset=key,
+                blocking=True,
+                description=f"Great Expectations suite generated from {contract.path.name} passes",
+            )
+        ],
+    )
+    def _handoff(context: dg.AssetExecutionContext) -> Iterator[Any]:
+        staged = stage_product(contract, context.run_id)
+        table = pq.read_table(staged)
+        result = audit_table(table, contract)
+        check = check_result(key, result)
+        if not result.success:
+            error = AuditFailedError(contract.id, result.failures(), staged)
+            context.log.error(str(error))
+            yield check
+            raise dg.Failure(
+                description=str(error),
+                metadata={
+                    "staged_batch": dg.MetadataValue.path(str(staged)),
+                    "failing_expectations": dg.MetadataValue.json(result.failures()),
+                },
+                allow_retries=False,
+            )
+        published = publish(contract.domain, contract.product, staged, contract.version)
+        staged.unlink()
+        context.log.info(f"published {contract.id} version {published.version} ({published.rows:,} rows)")
+        yield dg.MaterializeResult(
+            metadata={
+                "version": published.version,
+                "path": dg.MetadataValue.path(str(published.path)),
+                "dagster/row_count": published.rows,
+                "published_at": published.published_at,
+                "port": dg.MetadataValue.path(str(products_dir(contract.domain, contract.product))),
+            },
+            check_results=[check],
+        )
+
+    return _handoff

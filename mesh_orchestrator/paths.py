@@ -1,0 +1,51 @@
+"""Where everything lives under the mesh's data folder.
+
+One place computes every path so that the CLI, the code locations, dbt and the tests agree.
+The data folder is ``$MESH_DATA_DIR`` (default ``./data``), always resolved to an absolute path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "MESH_DATA_DIR"
+DEFAULT_DATA_DIR = "data"
+
+#: The repository root: the folder that holds ``workspace.yaml``.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The mesh's data folder, absolute. Relative values are taken from the repository root."""
+    raw = os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path.resolve()
+
+
+def landing_dir(domain: str, feed: str) -> Path:
+    """Folder where a feed's files are dropped, as received."""
+    return data_dir() / "landing" / domain / feed
+
+
+def warehouse_path(domain: str) -> Path:
+    """The domain's own DuckDB database file (landing, bronze, silver and gold schemas)."""
+    return data_dir() / "warehouse" / f"{domain}.duckdb"
+
+
+def products_dir(domain: str, product: str) -> Path:
+    """The output port of a data product: published versions and the ``current`` pointer."""
+    return data_dir() / "products" / domain / product
+
+
+def staging_dir(domain: str, product: str) -> Path:
+    """Where hand-offs stage a product before its audit; failed batches stay here."""
+    return data_dir() / "staging" / domain / product
+
+
+def dagster_home() -> Path:
+    """Dagster's local instance for the embedded default, unless ``$DAGSTER_HOME`` is set."""
+    raw = os.environ.get("DAGSTER_HOME")
+    return Path(raw).resolve() if raw else data_dir() / "dagster_home"

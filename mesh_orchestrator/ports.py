@@ -1,0 +1,118 @@
+"""Output ports: staged batches, immutable published versions and the ``current.parquet`` pointer.
+
+Layout under ``<data>/products/<domain>/<product>/``::
+
+    versions/000001.parquet, 000002.parquet ...   immutable, one per successful publish
+    current.parquet                               hard link to the newest version
+
+Publishing is atomic: the new version is written under a temporary name, renamed into
+``versions/``, then ``current.parquet`` is replaced with one ``os.replace`` of a hard link. A reader
+opening ``current.parquet`` sees either the previous version or the new one, never half of one.
+The version number, contract version and publish time are stored in the Parquet footer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mesh_orchestrator.errors import PortNotPublishedError
+from mesh_orchestrator.paths import products_dir, staging_dir
+
+CURRENT = "current.parquet"
+META_PREFIX = b"mesh."
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    domain: str
+    product: str
+    version: int
+    contract_version: str
+    rows: int
+    published_at: str
+    path: Path
+
+
+def current_path(domain: str, product: str) -> Path:
+    return products_dir(domain, product) / CURRENT
+
+
+def stage_path(domain: str, product: str, run_id: str) -> Path:
+    """A fresh staging file for one hand-off run."""
+    folder = staging_dir(domain, product)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{run_id}.parquet"
+
+
+def _version_meta(path: Path) -> dict[str, str]:
+    meta = pq.read_schema(path).metadata or {}
+    return {k[len(META_PREFIX) :].decode(): v.decode() for k, v in meta.items() if k.startswith(META_PREFIX)}
+
+
+def current_version(domain: str, product: str) -> PublishedVersion | None:
+    """The version consumers read now, or None if nothing was ever published."""
+    path = current_path(domain, product)
+    if not path.exists():
+        return None
+    meta = _version_meta(path)
+    version = int(meta.get("version", "0"))
+    return PublishedVersion(
+        domain=domain,
+        product=product,
+        version=version,
+        contract_version=meta.get("contract_version", "?"),
+        rows=int(meta.get("rows", "0")),
+        published_at=meta.get("published_at", "?"),
+        path=products_dir(domain, product) / "versions" / f"{version:06d}.parquet",
+    )
+
+
+def require_current(domain: str, product: str) -> PublishedVersion:
+    published = current_version(domain, product)
+    if published is None:
+        raise PortNotPublishedError(domain, product, products_dir(domain, product))
+    return published
+
+
+def publish(domain: str, product: str, staged: Path, contract_version: str) -> PublishedVersion:
+    """Publish an audited staged file as the next version and point ``current`` at it."""
+    port = products_dir(domain, product)
+    versions = port / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    existing = [int(p.stem) for p in versions.glob("*.parquet") if p.stem.isdigit()]
+    version = max(existing, default=0) + 1
+    table = pq.read_table(staged)
+    published_at = datetime.now(UTC).isoformat(timespec="seconds")
+    meta = dict(table.schema.metadata or {})
+    meta.update(
+        {
+            META_PREFIX + b"version": str(version).encode(),
+            META_PREFIX + b"contract_version": contract_version.encode(),
+            META_PREFIX + b"rows": str(table.num_rows).encode(),
+            META_PREFIX + b"published_at": published_at.encode(),
+        }
+    )
+    final = versions / f"{version:06d}.parquet"
+    tmp = versions / f".{version:06d}.parquet.tmp"
+    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    os.replace(tmp, final)
+    link = port / f".{CURRENT}.{version}.tmp"
+    if link.exists():
+        link.unlink()
+    try:
+        os.link(final, link)
+    except OSError:  # file systems without hard links: a copy, still swapped in atomically
+        shutil.copyfile(final, link)
+    os.replace(link, port / CURRENT)
+    return PublishedVersion(domain, product, version, contract_version, table.num_rows, published_at, final)
+
+
+def read_current(domain: str, product: str) -> pa.Table:
+    return pq.read_table(require_current(domain, product).path)

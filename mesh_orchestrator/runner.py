@@ -1,0 +1,198 @@
+"""``mesh run``: every code location's assets in dependency order, against one Dagster instance.
+
+For each domain, providers first: one run of the domain's job (landing -> bronze -> dbt), then one
+run of its hand-offs. A consumer domain runs only if every product it consumes passed its gate in
+this run; otherwise it is skipped and keeps its last good inputs. The runs are stored in the
+instance, so they appear in the Dagster UI afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from mesh_orchestrator import names
+from mesh_orchestrator.ports import current_version
+from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class StepOutcome:
+    """One Dagster run of ``mesh run``."""
+
+    location: str
+    job: str
+    run_id: str | None
+    success: bool
+    seconds: float
+    materialised: int = 0
+    rows: int = 0
+    checks_passed: int = 0
+    checks_failed: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class ProductOutcome:
+    ref: ProductRef
+    status: str  # published | gate_failed | not_run
+    version: int | None = None
+    rows: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class MeshRunSummary:
+    steps: list[StepOutcome] = field(default_factory=list)
+    products: list[ProductOutcome] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return (
+            all(s.success and not s.checks_failed for s in self.steps)
+            and not self.skipped
+            and all(p.status == "published" for p in self.products)
+        )
+
+
+def _location_definitions(location: str) -> dg.Definitions:
+    module = "mesh_orchestrator.definitions" if location == names.MESH else f"domains.{location}.definitions"
+    return importlib.import_module(module).defs
+
+
+def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Log) -> StepOutcome:
+    defs = _location_definitions(location)
+    job = defs.resolve_job_def(job_name)
+    log(f"[{location}] running {job_name} ...")
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={"mesh/started_by": "mesh run", "mesh/location": location},
+    )
+    outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
+    for event in result.get_asset_materialization_events():
+        outcome.materialised += 1
+        materialization = event.asset_materialization
+        rows = materialization.metadata.get("dagster/row_count") if materialization else None
+        if rows is not None and isinstance(rows.value, int):
+            outcome.rows += rows.value
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            outcome.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            outcome.checks_failed += 1
+            outcome.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+        else:
+            outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
+    if not result.success:
+        failures = [e.message or "" for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        outcome.error = failures[0] if failures else "run failed"
+    status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
+    log(
+        f"[{location}] {job_name}: {status} in {outcome.seconds:.1f}s, {outcome.materialised} assets, "
+        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed"
+    )
+    return outcome
+
+
+def _handoff_outcomes(spec: DomainSpec, step: StepOutcome) -> list[ProductOutcome]:
+    outcomes = []
+    for product in spec.products:
+        ref = ProductRef(spec.name, product)
+        failed = any(
+            f.startswith(names.handoff_key(spec.name, product).to_user_string()) for f in step.failed_checks
+        )
+        published = current_version(spec.name, product)
+        if failed or not step.success:
+            outcomes.append(
+                ProductOutcome(
+                    ref,
+                    "gate_failed",
+                    published.version if published else None,
+                    detail=step.error or "contract_satisfied failed",
+                )
+            )
+        else:
+            assert published is not None
+            outcomes.append(ProductOutcome(ref, "published", published.version, published.rows))
+    return outcomes
+
+
+def run_mesh(
+    instance: dg.DagsterInstance, log: Log = print, domains: list[str] | None = None
+) -> MeshRunSummary:
+    specs = load_all_specs()
+    order = [d for d in domain_order(specs) if domains is None or d in domains]
+    summary = MeshRunSummary()
+    failed_products: set[ProductRef] = set()
+    for domain in order:
+        spec = specs[domain]
+        blocked = [ref for ref in spec.consumes if ref in failed_products]
+        if blocked:
+            reason = f"input(s) failed their gate: {', '.join(map(str, blocked))}"
+            summary.skipped[domain] = reason
+            failed_products.update(ProductRef(domain, p) for p in spec.products)
+            summary.products += [
+                ProductOutcome(ProductRef(domain, p), "not_run", detail=reason) for p in spec.products
+            ]
+            log(f"[{domain}] skipped: {reason}")
+            continue
+        step = _execute(domain, names.domain_job_name(domain), instance, log)
+        summary.steps.append(step)
+        if not step.success or step.checks_failed or not spec.products:
+            if spec.products and not step.success:
+                failed_products.update(ProductRef(domain, p) for p in spec.products)
+                summary.products += [
+                    ProductOutcome(ProductRef(domain, p), "not_run", detail=f"{domain} run failed")
+                    for p in spec.products
+                ]
+            if not step.success:
+                continue
+        handoff = _execute(names.MESH, names.handoff_job_name(domain), instance, log)
+        summary.steps.append(handoff)
+        for outcome in _handoff_outcomes(spec, handoff):
+            summary.products.append(outcome)
+            if outcome.status != "published":
+                failed_products.add(outcome.ref)
+    return summary
+
+
+def format_summary(summary: MeshRunSummary) -> str:
+    lines = [
+        "",
+        "Mesh run summary",
+        "================",
+        "",
+        f"{'location':<18}{'job':<28}{'status':<8}{'secs':>6}{'assets':>8}{'rows':>12}"
+        f"{'checks ok':>11}{'failed':>8}",
+    ]
+    for s in summary.steps:
+        status = "ok" if s.success and not s.checks_failed else "FAILED"
+        lines.append(
+            f"{s.location:<18}{s.job:<28}{status:<8}{s.seconds:>6.1f}{s.materialised:>8}"
+            f"{s.rows:>12,}{s.checks_passed:>11}{s.checks_failed:>8}"
+        )
+        for check in s.failed_checks:
+            lines.append(f"    failed check: {check}")
+        if s.error and not s.success:
+            lines.append(f"    error: {s.error[:400]}")
+    for domain, reason in summary.skipped.items():
+        lines.append(f"{domain:<18}{'(skipped)':<28}{reason}")
+    lines += ["", f"{'data product':<30}{'status':<14}{'version':>8}{'rows':>12}"]
+    for p in summary.products:
+        version = "-" if p.version is None else str(p.version)
+        rows = "-" if p.rows is None else f"{p.rows:,}"
+        lines.append(f"{p.ref!s:<30}{p.status:<14}{version:>8}{rows:>12}")
+        if p.status != "published" and p.detail:
+            lines.append(f"    {p.detail[:400]}")
+    lines += ["", "RESULT: " + ("all gates passed" if summary.success else "FAILED (see above)")]
+    return "\n".join(lines)

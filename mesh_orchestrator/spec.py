@@ -1,0 +1,251 @@
+"""The declarative domain spec (``domains/<domain>/domain.yaml``), validated into typed objects.
+
+A domain is data: its landing feeds, its dbt project, the products it publishes and the products it
+consumes. Every problem is reported as a :class:`SpecError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.sql import is_identifier, normalise_type
+
+DOMAINS_DIR = REPO_ROOT / "domains"
+SPEC_FILE = "domain.yaml"
+FEED_FORMATS = ("csv", "jsonl")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    format: str
+    key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    description: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    domain: str
+    product: str
+
+    def __str__(self) -> str:
+        return f"{self.domain}.{self.product}"
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    name: str
+    owner: str
+    description: str
+    dbt_project: Path
+    feeds: tuple[FeedSpec, ...]
+    products: tuple[str, ...]
+    consumes: tuple[ProductRef, ...] = field(default_factory=tuple)
+    path: Path = field(default=Path(), compare=False)
+
+    def feed(self, name: str) -> FeedSpec:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise KeyError(name)
+
+
+class _Reader:
+    """Walks a parsed YAML mapping and raises SpecError with the dotted field path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> SpecError:
+        return SpecError(self.path, where, problem)
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def require(self, data: dict[str, Any], key: str, where: str) -> Any:
+        if key not in data or data[key] in (None, ""):
+            raise self.fail(f"{where}{key}", "is required")
+        return data[key]
+
+    def name(self, value: Any, where: str) -> str:
+        if not is_identifier(value):
+            raise self.fail(where, f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)")
+        return str(value)
+
+    def unknown_keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
+        extra = sorted(set(data) - allowed)
+        if extra:
+            raise self.fail(f"{where}{extra[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}")
+
+
+def _column(r: _Reader, raw: Any, where: str) -> ColumnSpec:
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, {"name", "type", "required", "allowed", "description"}, f"{where}.")
+    name = r.name(r.require(data, "name", f"{where}."), f"{where}.name")
+    col_type = normalise_type(r.require(data, "type", f"{where}."))
+    if col_type is None:
+        raise r.fail(
+            f"{where}.type",
+            f"{data['type']!r} is not a supported type "
+            "(VARCHAR, BOOLEAN, INTEGER, BIGINT, DOUBLE, DATE, TIMESTAMP, TIMESTAMPTZ, DECIMAL(p,s))",
+        )
+    allowed = data.get("allowed")
+    if allowed is not None and (not isinstance(allowed, list) or not allowed):
+        raise r.fail(f"{where}.allowed", "must be a non-empty list of values")
+    return ColumnSpec(
+        name=name,
+        type=col_type,
+        required=bool(data.get("required", False)),
+        allowed=tuple(str(v) for v in allowed) if allowed else None,
+    )
+
+
+def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
+    where = f"feeds.{name}"
+    r.name(name, where)
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, {"format", "key", "columns", "description"}, f"{where}.")
+    fmt = r.require(data, "format", f"{where}.")
+    if fmt not in FEED_FORMATS:
+        raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(FEED_FORMATS)}")
+    raw_columns = r.require(data, "columns", f"{where}.")
+    if not isinstance(raw_columns, list):
+        raise r.fail(f"{where}.columns", "must be a list of {name, type} mappings")
+    columns = tuple(_column(r, c, f"{where}.columns[{i}]") for i, c in enumerate(raw_columns))
+    names = [c.name for c in columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise r.fail(f"{where}.columns", f"column {duplicated[0]!r} is declared twice")
+    key = r.require(data, "key", f"{where}.")
+    if isinstance(key, str):
+        key = [key]
+    if not isinstance(key, list) or not key:
+        raise r.fail(f"{where}.key", "must be a column name or a list of column names")
+    for k in key:
+        if k not in names:
+            raise r.fail(f"{where}.key", f"key column {k!r} is not among the feed's columns")
+    return FeedSpec(
+        name=name, format=fmt, key=tuple(key), columns=columns, description=str(data.get("description", ""))
+    )
+
+
+def _consumed(r: _Reader, raw: Any, where: str) -> ProductRef:
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, {"domain", "product"}, f"{where}.")
+    return ProductRef(
+        domain=r.name(r.require(data, "domain", f"{where}."), f"{where}.domain"),
+        product=r.name(r.require(data, "product", f"{where}."), f"{where}.product"),
+    )
+
+
+def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
+    """Validate a parsed ``domain.yaml`` mapping; ``path`` is used in error messages."""
+    r = _Reader(path)
+    data = r.mapping(data, "<root>")
+    r.unknown_keys(data, {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes"}, "")
+    name = r.name(r.require(data, "name", ""), "name")
+    if path.parent.name != name and path.name == SPEC_FILE:
+        raise r.fail("name", f"{name!r} must match the domain folder {path.parent.name!r}")
+    owner = r.require(data, "owner", "")
+    if not isinstance(owner, str) or not (owner.startswith("team:") or "@" in owner):
+        raise r.fail("owner", f"{owner!r} must be 'team:<name>' or an e-mail address")
+    dbt_project = REPO_ROOT / str(r.require(data, "dbt_project", ""))
+    if not (dbt_project / "dbt_project.yml").is_file():
+        raise r.fail("dbt_project", f"no dbt_project.yml in {dbt_project}")
+    feeds_raw = r.mapping(r.require(data, "feeds", ""), "feeds")
+    feeds = tuple(_feed(r, feed_name, raw) for feed_name, raw in feeds_raw.items())
+    products = data.get("products") or []
+    if not isinstance(products, list):
+        raise r.fail("products", "must be a list of product names")
+    for i, product in enumerate(products):
+        r.name(product, f"products[{i}]")
+    consumes_raw = data.get("consumes") or []
+    if not isinstance(consumes_raw, list):
+        raise r.fail("consumes", "must be a list of {domain, product} mappings")
+    consumes = tuple(_consumed(r, c, f"consumes[{i}]") for i, c in enumerate(consumes_raw))
+    for ref in consumes:
+        if ref.domain == name:
+            raise r.fail("consumes", f"{ref} is the domain's own product; consume it inside dbt")
+    return DomainSpec(
+        name=name,
+        owner=owner,
+        description=str(data.get("description", "")),
+        dbt_project=dbt_project,
+        feeds=feeds,
+        products=tuple(products),
+        consumes=consumes,
+        path=path,
+    )
+
+
+def load_domain_spec(domain_or_path: str | Path) -> DomainSpec:
+    """Load ``domains/<domain>/domain.yaml`` (or an explicit path) and validate it."""
+    path = Path(domain_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = DOMAINS_DIR / str(domain_or_path) / SPEC_FILE
+    if not path.is_file():
+        raise SpecError(path, "<file>", "domain spec not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(path, "<file>", f"not valid YAML: {exc}") from exc
+    return parse_domain_spec(data, path)
+
+
+def discover_domains() -> list[str]:
+    """Names of every domain folder that holds a spec, sorted."""
+    return sorted(p.parent.name for p in DOMAINS_DIR.glob(f"*/{SPEC_FILE}"))
+
+
+def load_all_specs() -> dict[str, DomainSpec]:
+    return {name: load_domain_spec(name) for name in discover_domains()}
+
+
+def domain_order(specs: dict[str, DomainSpec]) -> list[str]:
+    """Domains in dependency order (providers before consumers); errors on unknown or cyclic refs."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise SpecError(specs[name].path, "consumes", f"cyclic dependency {' -> '.join((*chain, name))}")
+        state[name] = "visiting"
+        for ref in specs[name].consumes:
+            if ref.domain not in specs:
+                raise SpecError(specs[name].path, "consumes", f"{ref}: no domain {ref.domain!r}")
+            if ref.product not in specs[ref.domain].products:
+                raise SpecError(
+                    specs[name].path,
+                    "consumes",
+                    f"{ref}: domain {ref.domain!r} publishes no product {ref.product!r}",
+                )
+            visit(ref.domain, (*chain, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in sorted(specs):
+        visit(name, ())
+    return order

@@ -1,0 +1,120 @@
+"""The Great Expectations suite generated from a contract, run on Arrow batches."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from mesh_orchestrator.audit import audit_table, build_suite
+from mesh_orchestrator.contracts import load_contract, parse_contract
+from mesh_orchestrator.errors import SpecError
+
+CONTRACT = {
+    "id": "shop.items",
+    "version": "1.2.0",
+    "domain": "shop",
+    "product": "items",
+    "owner": "team:shop",
+    "primary_key": ["sku"],
+    "schema": [
+        {"name": "sku", "type": "VARCHAR", "required": True, "unique": True, "pattern": "^SKU-[0-9]{3}$"},
+        {"name": "price", "type": "DECIMAL(18,2)", "required": True, "minimum": 0},
+        {"name": "currency", "type": "VARCHAR", "allowed_values": ["EUR"]},
+    ],
+    "consumers": [{"domain": "sales", "purpose": "pricing"}],
+}
+D = pa.decimal128(18, 2)
+
+
+def _table(skus: list, prices: list, currencies: list) -> pa.Table:
+    return pa.table(
+        {
+            "sku": pa.array(skus, pa.string()),
+            "price": pa.array([Decimal(p) for p in prices], D),
+            "currency": pa.array(currencies, pa.string()),
+        }
+    )
+
+
+def test_suite_is_generated_from_the_contract(tmp_path: Path) -> None:
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    types = sorted(e.expectation_type for e in build_suite(contract).expectations)
+    assert types == sorted(
+        [
+            "expect_table_row_count_to_be_between",
+            "expect_column_values_to_not_be_null",
+            "expect_column_values_to_be_unique",
+            "expect_column_values_to_match_regex",
+            "expect_column_values_to_not_be_null",
+            "expect_column_values_to_be_between",
+            "expect_column_values_to_be_in_set",
+            "expect_column_values_to_be_unique",
+        ]
+    )
+
+
+def test_clean_batch_passes(tmp_path: Path) -> None:
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    result = audit_table(_table(["SKU-001", "SKU-002"], ["1.00", "2.50"], ["EUR", "EUR"]), contract)
+    assert result.success, result.failures()
+    assert result.rows == 2
+
+
+def test_bad_batch_names_expectations_and_rows(tmp_path: Path) -> None:
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    table = _table(
+        ["SKU-001", "SKU-001", "oops", None], ["1.00", "-2.00", "3.00", "4.00"], ["EUR", "USD", "EUR", "EUR"]
+    )
+    result = audit_table(table, contract)
+    assert not result.success
+    failures = " | ".join(result.failures())
+    for expected in (
+        "expect_column_values_to_not_be_null(sku): 1 unexpected",
+        "expect_column_values_to_be_unique(sku)",
+        "expect_column_values_to_match_regex(sku): 1 unexpected",
+        "expect_column_values_to_be_between(price): 1 unexpected",
+        "expect_column_values_to_be_in_set(currency): 1 unexpected",
+    ):
+        assert expected in failures
+    assert any(row.get("sku") == "oops" for row in result.failing_rows(limit=20))
+
+
+def test_schema_drift_fails_before_gx(tmp_path: Path) -> None:
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    table = pa.table({"sku": ["SKU-001"], "price": [1.5], "currency": ["EUR"]})  # float money
+    result = audit_table(table, contract)
+    assert result.failures() == [
+        "expect_column_type_to_match_contract(price): observed double (contract: DECIMAL(18,2))"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"version": "1.2"}, "version"),
+        ({"owner": ""}, "owner"),
+        ({"id": "shop.other"}, "id"),
+        ({"primary_key": ["nope"]}, "primary_key"),
+        ({"consumers": [{"domain": "sales"}]}, "consumers[0].purpose"),
+        (
+            {"schema": [{"name": "sku", "type": "VARCHAR", "classification": "secret"}]},
+            "schema[0].classification",
+        ),
+    ],
+)
+def test_contract_errors_name_the_field(tmp_path: Path, change: dict, field: str) -> None:
+    with pytest.raises(SpecError) as error:
+        parse_contract({**CONTRACT, **change}, tmp_path / "c.yaml")
+    assert error.value.field == field
+
+
+def test_repository_contracts_are_valid() -> None:
+    for domain, product in [
+        ("inventory", "item_catalogue"),
+        ("inventory", "stock_levels"),
+        ("sales", "invoices"),
+        ("sales", "revenue_by_day"),
+    ]:
+        contract = load_contract(domain, product)
+        assert contract.owner == f"team:{domain}"

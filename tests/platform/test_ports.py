@@ -1,0 +1,32 @@
+"""Publishing is versioned and atomic; readers of ``current`` see whole versions only."""
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mesh_orchestrator.errors import PortNotPublishedError
+from mesh_orchestrator.ports import current_path, current_version, publish, require_current, stage_path
+
+
+def _stage(rows: int, run_id: str) -> Path:
+    path = stage_path("shop", "items", run_id)
+    pq.write_table(pa.table({"n": list(range(rows))}), path)
+    return path
+
+
+def test_versions_increase_and_current_moves(data_dir: Path) -> None:
+    assert current_version("shop", "items") is None
+    with pytest.raises(PortNotPublishedError, match="mesh run"):
+        require_current("shop", "items")
+    first = publish("shop", "items", _stage(3, "r1"), "1.0.0")
+    second = publish("shop", "items", _stage(5, "r2"), "1.1.0")
+    assert (first.version, second.version) == (1, 2)
+    now = require_current("shop", "items")
+    assert (now.version, now.rows, now.contract_version) == (2, 5, "1.1.0")
+    assert first.path.exists() and pq.read_table(first.path).num_rows == 3
+    count = duckdb.sql(f"SELECT count(*) FROM '{current_path('shop', 'items')}'").fetchall()
+    assert count == [(5,)]
+    assert str(now.path).startswith(str(data_dir))
