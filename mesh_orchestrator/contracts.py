@@ -114,7 +114,7 @@ def _column(path: Path, raw: Any, where: str) -> ContractColumn:
         if raw.get(bound) is not None and not isinstance(raw[bound], int | float):
             raise _fail(path, f"{where}.{bound}", "must be a number")
     return ContractColumn(
-        name=name,
+        name=str(name),
         type=col_type,
         required=bool(raw.get("required", False)),
         unique=bool(raw.get("unique", False)),

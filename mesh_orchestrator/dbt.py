@@ -6,7 +6,7 @@ domains' products (table ``<domain>__<product>``). The manifest is parsed when i
 than the project's files, so a fresh clone loads without a separate build step.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Landing and bronze assets of a domain, built from its spec (one pair per feed)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
 import dagster as dg
 

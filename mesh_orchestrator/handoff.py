@@ -9,7 +9,7 @@ batch for inspection, records a failed blocking ``contract_satisfied`` check wit
 expectations and a sample of bad rows, and fails the run with a message naming the product.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
 from collections.abc import Iterator
 from typing import Any

@@ -81,8 +81,7 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
     outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
         outcome.materialised += 1
-        materialization = event.asset_materialization
-        rows = materialization.metadata.get("dagster/row_count") if materialization else None
+        rows = event.step_materialization_data.materialization.metadata.get("dagster/row_count")
         if rows is not None and isinstance(rows.value, int):
             outcome.rows += rows.value
     for evaluation in result.get_asset_check_evaluations():
