@@ -36,7 +36,7 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
 def test_cross_location_lineage(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MESH_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(REPO_ROOT)
-    with dg.DagsterInstance.ephemeral() as instance, WorkspaceProcessContext(
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, WorkspaceProcessContext(
         instance, WorkspaceFileTarget(paths=[str(WORKSPACE)])
     ) as context:
         request = context.create_request_context()

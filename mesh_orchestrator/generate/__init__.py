@@ -1,0 +1,78 @@
+"""Synthetic, reproducible sample data for the mesh's landing folders.
+
+``generate(data_dir, scale, seed)`` writes every feed of the known domains to
+``<data_dir>/landing/<domain>/<feed>/`` as the source systems would drop them: same seed, scale
+and fault rate give byte-identical files. ``faults`` > 0 mixes in duplicates, malformed lines,
+bad types, missing keys, unknown SKUs and an unknown JSON key, so quarantine can be exercised.
+
+Domains register a generator in :data:`GENERATORS`; adding hr, procurement or finance means
+adding a module with a ``generate_<domain>(ctx) -> list[FeedReport]`` function and one entry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mesh_orchestrator.generate.base import Context
+from mesh_orchestrator.generate.catalogue import Catalogue, catalogue
+from mesh_orchestrator.generate.faults import KINDS as FAULT_KINDS
+from mesh_orchestrator.generate.inventory import generate_inventory
+from mesh_orchestrator.generate.report import FeedReport, GenerationReport
+from mesh_orchestrator.generate.sales import generate_sales
+
+DomainGenerator = Callable[[Context], list[FeedReport]]
+
+#: Domain name -> generator, in the order they run (inventory's catalogue feeds sales).
+GENERATORS: dict[str, DomainGenerator] = {
+    "inventory": generate_inventory,
+    "sales": generate_sales,
+}
+
+__all__ = [
+    "FAULT_KINDS",
+    "GENERATORS",
+    "Catalogue",
+    "Context",
+    "FeedReport",
+    "GenerationReport",
+    "catalogue",
+    "generate",
+]
+
+
+def generate(
+    data_dir: Path,
+    scale: int,
+    seed: int,
+    faults: float = 0.0,
+    domains: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GenerationReport:
+    """Write the sample landing files of ``domains`` (default: all) and report what was written.
+
+    ``scale`` 1 is about 200 items, 4,000 stock movements and 5,000 sales lines; volumes grow
+    linearly (items are capped at 20,000). ``faults`` is the share of rows, 0.0-1.0, that get a
+    faulty line. Existing files with the same names are overwritten; nothing is deleted.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not 0.0 <= faults <= 1.0:
+        raise ValueError(f"faults must be a rate between 0.0 and 1.0, got {faults!r}")
+    wanted = list(GENERATORS) if domains is None else list(dict.fromkeys(domains))
+    unknown = [d for d in wanted if d not in GENERATORS]
+    if unknown:
+        raise ValueError(f"unknown domain(s) {', '.join(unknown)}; the generator knows "
+                         f"{', '.join(GENERATORS)}")
+    ctx = Context(Path(data_dir).resolve(), scale, seed, float(faults), progress)
+    report = GenerationReport(ctx.data_dir, scale, seed, float(faults))
+    started = time.perf_counter()
+    for name, generator in GENERATORS.items():
+        if name in wanted:
+            for feed in generator(ctx):
+                report.add(feed)
+    report.seconds = time.perf_counter() - started
+    return report
