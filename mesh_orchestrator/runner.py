@@ -37,6 +37,7 @@ class StepOutcome:
     checks_failed: int = 0
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
+    materialised_keys: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -81,6 +82,8 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
     outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
         outcome.materialised += 1
+        if event.asset_key is not None:
+            outcome.materialised_keys.add(event.asset_key.to_user_string())
         rows = event.step_materialization_data.materialization.metadata.get("dagster/row_count")
         if rows is not None and isinstance(rows.value, int):
             outcome.rows += rows.value
@@ -93,8 +96,7 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
         else:
             outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
     if not result.success:
-        failures = [e.message or "" for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        outcome.error = failures[0] if failures else "run failed"
+        outcome.error = "\n".join(_failure_messages(result)) or "run failed"
     status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
     log(
         f"[{location}] {job_name}: {status} in {outcome.seconds:.1f}s, {outcome.materialised} assets, "
@@ -103,26 +105,41 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
     return outcome
 
 
+def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What each failed step said: the user's Failure description, else the error message."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            messages.append(data.user_failure_data.description)
+        elif data.error is not None:
+            messages.append(data.error.message.strip().splitlines()[0])
+        else:
+            messages.append(event.message or "step failed")
+    return messages
+
+
 def _handoff_outcomes(spec: DomainSpec, step: StepOutcome) -> list[ProductOutcome]:
+    """Per product of a hand-off run: published in this run, or stopped by its gate."""
     outcomes = []
     for product in spec.products:
         ref = ProductRef(spec.name, product)
-        failed = any(
-            f.startswith(names.handoff_key(spec.name, product).to_user_string()) for f in step.failed_checks
-        )
+        key = names.handoff_key(spec.name, product).to_user_string()
         published = current_version(spec.name, product)
-        if failed or not step.success:
-            outcomes.append(
-                ProductOutcome(
-                    ref,
-                    "gate_failed",
-                    published.version if published else None,
-                    detail=step.error or "contract_satisfied failed",
-                )
-            )
-        else:
-            assert published is not None
+        if key in step.materialised_keys and published is not None:
             outcomes.append(ProductOutcome(ref, "published", published.version, published.rows))
+            continue
+        reason = next((m for m in (step.error or "").split("\n") if f"{ref} " in m), None)
+        outcomes.append(
+            ProductOutcome(
+                ref,
+                "gate_failed",
+                published.version if published else None,
+                detail=reason or step.error or "hand-off failed",
+            )
+        )
     return outcomes
 
 
@@ -183,7 +200,8 @@ def format_summary(summary: MeshRunSummary) -> str:
         for check in s.failed_checks:
             lines.append(f"    failed check: {check}")
         if s.error and not s.success:
-            lines.append(f"    error: {s.error[:400]}")
+            for message in s.error.splitlines():
+                lines.append(f"    error: {message[:1000]}")
     for domain, reason in summary.skipped.items():
         lines.append(f"{domain:<18}{'(skipped)':<28}{reason}")
     lines += ["", f"{'data product':<30}{'status':<14}{'version':>8}{'rows':>12}"]
@@ -192,6 +210,6 @@ def format_summary(summary: MeshRunSummary) -> str:
         rows = "-" if p.rows is None else f"{p.rows:,}"
         lines.append(f"{p.ref!s:<30}{p.status:<14}{version:>8}{rows:>12}")
         if p.status != "published" and p.detail:
-            lines.append(f"    {p.detail[:400]}")
+            lines.append(f"    {p.detail[:1000]}")
     lines += ["", "RESULT: " + ("all gates passed" if summary.success else "FAILED (see above)")]
     return "\n".join(lines)

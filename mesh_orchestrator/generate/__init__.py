@@ -65,8 +65,9 @@ def generate(
     wanted = list(GENERATORS) if domains is None else list(dict.fromkeys(domains))
     unknown = [d for d in wanted if d not in GENERATORS]
     if unknown:
-        raise ValueError(f"unknown domain(s) {', '.join(unknown)}; the generator knows "
-                         f"{', '.join(GENERATORS)}")
+        raise ValueError(
+            f"unknown domain(s) {', '.join(unknown)}; the generator knows {', '.join(GENERATORS)}"
+        )
     ctx = Context(Path(data_dir).resolve(), scale, seed, float(faults), progress)
     report = GenerationReport(ctx.data_dir, scale, seed, float(faults))
     started = time.perf_counter()

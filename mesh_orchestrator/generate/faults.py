@@ -83,8 +83,9 @@ class Injection:
         self.counts[kind] += 1
 
 
-def _counts(rng: np.random.Generator, plan: FaultPlan, rows: int, rate: float,
-            ensure_each: bool) -> dict[str, int]:
+def _counts(
+    rng: np.random.Generator, plan: FaultPlan, rows: int, rate: float, ensure_each: bool
+) -> dict[str, int]:
     """How many faults of each kind: about ``rate`` of the rows, optionally at least one each."""
     kinds = plan.kinds
     total = int(rng.binomial(rows, rate)) if rows else 0
@@ -100,9 +101,18 @@ def _counts(rng: np.random.Generator, plan: FaultPlan, rows: int, rate: float,
     return result
 
 
-def inject(rng: np.random.Generator, plan: FaultPlan, rate: float, names: Sequence[str],
-           columns: Sequence[pa.Array], lines: pa.Array, files: np.ndarray, n_files: int,
-           carry: Sequence[str], first: bool) -> Injection:
+def inject(
+    rng: np.random.Generator,
+    plan: FaultPlan,
+    rate: float,
+    names: Sequence[str],
+    columns: Sequence[pa.Array],
+    lines: pa.Array,
+    files: np.ndarray,
+    n_files: int,
+    carry: Sequence[str],
+    first: bool,
+) -> Injection:
     """Plan and build the faulty lines of one chunk of a feed (``rate`` > 0).
 
     ``columns`` hold the rows' tokens, ``lines`` the rendered rows and ``files`` each row's file
@@ -142,8 +152,9 @@ def inject(rng: np.random.Generator, plan: FaultPlan, rate: float, names: Sequen
     if first and plan.fmt == "jsonl" and not plan.only_duplicates:
         src = int(rng.integers(0, n))
         tokens = [*_rows(columns, np.array([src]))[0], json.dumps(EXTRA_KEY[1])]
-        out.add(UNKNOWN_COLUMN, render_row(plan.fmt, [*names, EXTRA_KEY[0]], tokens),
-                int(files[src]), src + 0.5)
+        out.add(
+            UNKNOWN_COLUMN, render_row(plan.fmt, [*names, EXTRA_KEY[0]], tokens), int(files[src]), src + 0.5
+        )
     return out
 
 
@@ -153,9 +164,15 @@ def _rows(columns: Sequence[pa.Array], index: np.ndarray) -> list[list[str]]:
     return [list(row) for row in zip(*taken, strict=True)]
 
 
-def _corrupt(plan: FaultPlan, kind: str, names: Sequence[str], tokens: list[str],
-             key_cols: list[int], bad_cols: list[tuple[int, tuple[str, ...]]],
-             pick: np.ndarray) -> str:
+def _corrupt(
+    plan: FaultPlan,
+    kind: str,
+    names: Sequence[str],
+    tokens: list[str],
+    key_cols: list[int],
+    bad_cols: list[tuple[int, tuple[str, ...]]],
+    pick: np.ndarray,
+) -> str:
     """Render one corrupted copy of a row; ``pick`` holds three random integers for choices."""
     a, b, c = (int(x) for x in pick)
     if kind == BAD_TYPE:

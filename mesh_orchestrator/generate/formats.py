@@ -35,7 +35,7 @@ def _put_digits(buf: np.ndarray, col: int, values: np.ndarray, width: int) -> No
     end = col + width
     while end - col >= 2:
         quotient = rest // 100
-        buf[:, end - 2:end] = _PAIRS[rest - quotient * 100].view(np.uint8).reshape(-1, 2)
+        buf[:, end - 2 : end] = _PAIRS[rest - quotient * 100].view(np.uint8).reshape(-1, 2)
         rest = quotient
         end -= 2
     if end > col:
@@ -58,7 +58,7 @@ def _matrix(n: int, parts: Sequence[Part]) -> np.ndarray:
     col = 0
     for part, width in zip(parts, widths, strict=True):
         if isinstance(part, bytes):
-            buf[:, col:col + width] = np.frombuffer(part, np.uint8)
+            buf[:, col : col + width] = np.frombuffer(part, np.uint8)
         else:
             _put_digits(buf, col, part[0], width)
         col += width
@@ -103,8 +103,14 @@ def _date_table(first_day: int, last_day: int) -> np.ndarray:
     return np.frombuffer(text.encode(), np.uint8).reshape(-1, 10)
 
 
-def timestamps(seconds: np.ndarray, *, sep: bytes = b" ", millis: np.ndarray | None = None,
-               suffix: bytes = b"", quote: bool = False) -> pa.Array:
+def timestamps(
+    seconds: np.ndarray,
+    *,
+    sep: bytes = b" ",
+    millis: np.ndarray | None = None,
+    suffix: bytes = b"",
+    quote: bool = False,
+) -> pa.Array:
     """Epoch seconds as ``2026-01-05 08:15:30`` (or ISO ``2026-01-05T08:15:30.123Z`` style)."""
     secs = np.asarray(seconds, dtype=np.int64)
     n = len(secs)
@@ -112,12 +118,23 @@ def timestamps(seconds: np.ndarray, *, sep: bytes = b" ", millis: np.ndarray | N
     tod = secs - days * DAY
     q = b'"' if quote else b""
     tail: list[Part] = [b".", (millis, 3)] if millis is not None else []
-    buf = _matrix(n, [q + b"0000-00-00" + sep, (tod // 3600, 2), b":", (tod // 60 % 60, 2), b":",
-                      (tod % 60, 2), *tail, suffix + q])
+    buf = _matrix(
+        n,
+        [
+            q + b"0000-00-00" + sep,
+            (tod // 3600, 2),
+            b":",
+            (tod // 60 % 60, 2),
+            b":",
+            (tod % 60, 2),
+            *tail,
+            suffix + q,
+        ],
+    )
     if n:
         first = int(days.min())
         date_col = len(q)
-        buf[:, date_col:date_col + 10] = _date_table(first, int(days.max()))[days - first]
+        buf[:, date_col : date_col + 10] = _date_table(first, int(days.max()))[days - first]
     return from_matrix(buf)
 
 
@@ -130,7 +147,7 @@ def dates(seconds: np.ndarray, quote: bool = False) -> pa.Array:
         buf[:, 0] = buf[:, -1] = ord('"')
     if len(days):
         first = int(days.min())
-        buf[:, len(q):len(q) + 10] = _date_table(first, int(days.max()))[days - first]
+        buf[:, len(q) : len(q) + 10] = _date_table(first, int(days.max()))[days - first]
     return from_matrix(buf)
 
 
@@ -150,7 +167,7 @@ def uuids(rng: np.random.Generator, n: int, quote: bool = False) -> pa.Array:
         if start:
             buf[:, col] = dash
             col += 1
-        buf[:, col:col + stop - start] = chars[:, start:stop]
+        buf[:, col : col + stop - start] = chars[:, start:stop]
         col += stop - start
     return from_matrix(buf)
 

@@ -33,11 +33,26 @@ WAREHOUSES = (
 MOVEMENT_TYPES = ("receipt", "issue", "adjustment")
 ADJUSTMENT_REASONS = ("cycle count", "damaged", "found in recount", "")
 
-ITEM_COLUMNS = ("sku", "item_name", "category", "unit_of_measure", "unit_cost", "list_price",
-                "currency", "updated_at")
+ITEM_COLUMNS = (
+    "sku",
+    "item_name",
+    "category",
+    "unit_of_measure",
+    "unit_cost",
+    "list_price",
+    "currency",
+    "updated_at",
+)
 WAREHOUSE_COLUMNS = ("warehouse_id", "warehouse_name", "city", "country_code")
-MOVEMENT_COLUMNS = ("movement_id", "sku", "warehouse_id", "movement_type", "quantity", "moved_at",
-                    "reference")
+MOVEMENT_COLUMNS = (
+    "movement_id",
+    "sku",
+    "warehouse_id",
+    "movement_type",
+    "quantity",
+    "moved_at",
+    "reference",
+)
 
 
 def generate_inventory(ctx: Context) -> list[FeedReport]:
@@ -46,11 +61,15 @@ def generate_inventory(ctx: Context) -> list[FeedReport]:
 
 def _items(ctx: Context) -> FeedReport:
     cat = catalogue(ctx.seed, ctx.scale)
-    plan = FaultPlan("csv", ("sku",), {
-        "unit_cost": ("twelve", "n/a", "12.5.0"),
-        "list_price": ("twelve", "€9.99"),
-        "updated_at": ("2026-13-45 00:00:00", "yesterday"),
-    })
+    plan = FaultPlan(
+        "csv",
+        ("sku",),
+        {
+            "unit_cost": ("twelve", "n/a", "12.5.0"),
+            "list_price": ("twelve", "€9.99"),
+            "updated_at": ("2026-13-45 00:00:00", "yesterday"),
+        },
+    )
     writer = FeedWriter(ctx, DOMAIN, "items", ITEM_COLUMNS, plan)
     n = len(cat)
     columns = [
@@ -78,10 +97,14 @@ def _warehouses(ctx: Context) -> FeedReport:
 def _stock_movements(ctx: Context) -> FeedReport:
     rng = rng_for(ctx.seed, DOMAIN, "stock_movements")
     moves = _movements(rng, ctx.seed, ctx.scale)
-    plan = FaultPlan("csv", ("movement_id",), {
-        "quantity": ("abc", "1O", "-"),
-        "moved_at": ("2026-13-45 10:00:00", "31/01/2026 10:00"),
-    })
+    plan = FaultPlan(
+        "csv",
+        ("movement_id",),
+        {
+            "quantity": ("abc", "1O", "-"),
+            "moved_at": ("2026-13-45 10:00:00", "31/01/2026 10:00"),
+        },
+    )
     writer = FeedWriter(ctx, DOMAIN, "stock_movements", MOVEMENT_COLUMNS, plan)
     bounds = np.searchsorted(moves["time"], MONTH_STARTS)
     for month, (lo, hi) in enumerate(itertools.pairwise(bounds)):
@@ -95,8 +118,7 @@ def _stock_movements(ctx: Context) -> FeedReport:
             fmt.timestamps(part["time"]),
             _references(rng, part),
         ]
-        writer.write(columns, np.zeros(hi - lo, dtype=np.int64),
-                     [f"stock_movements_{MONTHS[month]}.csv"])
+        writer.write(columns, np.zeros(hi - lo, dtype=np.int64), [f"stock_movements_{MONTHS[month]}.csv"])
     return writer.finish()
 
 
@@ -111,11 +133,11 @@ def _movements(rng: np.random.Generator, seed: int, scale: int) -> dict[str, np.
     k = max(MOVEMENTS_PER_SCALE * scale - pairs, 0)
     weights = cat.popularity[pair_item]
     pair = np.concatenate([np.arange(pairs), rng.choice(pairs, size=k, p=weights / weights.sum())])
-    kind = np.concatenate([np.zeros(pairs, np.int8),
-                           rng.choice(3, size=k, p=[0.2, 0.7, 0.1]).astype(np.int8)])
+    kind = np.concatenate(
+        [np.zeros(pairs, np.int8), rng.choice(3, size=k, p=[0.2, 0.7, 0.1]).astype(np.int8)]
+    )
     day = np.concatenate([np.zeros(pairs, np.int64), rng.integers(1, 90, k)])
-    hours = np.concatenate([rng.integers(6 * 3600, 9 * 3600, pairs),
-                            rng.integers(6 * 3600, 22 * 3600, k)])
+    hours = np.concatenate([rng.integers(6 * 3600, 9 * 3600, pairs), rng.integers(6 * 3600, 22 * 3600, k)])
     time = fmt.START + day * fmt.DAY + hours
     quantity = np.select(
         [kind == 0, kind == 1],
@@ -135,8 +157,12 @@ def _movements(rng: np.random.Generator, seed: int, scale: int) -> dict[str, np.
     # By time; ties keep the per-pair order above, so running totals read the same in the file.
     final = np.argsort(time, kind="stable")
     return {
-        "time": time[final], "item": pair_item[pair[final]], "warehouse": pair_wh[pair[final]],
-        "type": kind[final], "quantity": quantity[final], "opening": opening[final],
+        "time": time[final],
+        "item": pair_item[pair[final]],
+        "warehouse": pair_wh[pair[final]],
+        "type": kind[final],
+        "quantity": quantity[final],
+        "opening": opening[final],
     }
 
 
@@ -147,6 +173,8 @@ def _references(rng: np.random.Generator, part: dict[str, np.ndarray]) -> pa.Arr
     po = fmt.ids("PO-", rng.integers(1, 1_000_000, n), 6)
     pick = fmt.ids("PICK-", rng.integers(1, 10_000_000, n), 7)
     reason = fmt.pick(ADJUSTMENT_REASONS, rng.integers(0, len(ADJUSTMENT_REASONS), n))
-    return pc.if_else(pa.array(part["opening"]), "opening balance",
-                      pc.if_else(pa.array(kind == 0), po,
-                                 pc.if_else(pa.array(kind == 1), pick, reason)))
+    return pc.if_else(
+        pa.array(part["opening"]),
+        "opening balance",
+        pc.if_else(pa.array(kind == 0), po, pc.if_else(pa.array(kind == 1), pick, reason)),
+    )

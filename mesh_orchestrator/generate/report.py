@@ -64,8 +64,10 @@ class GenerationReport:
 
     def summary(self) -> str:
         """Human-readable multi-line summary for the CLI."""
-        lines = [f"Generated sample data in {self.data_dir} (scale {self.scale}, seed {self.seed}, "
-                 f"fault rate {self.fault_rate:g}) in {self.seconds:.1f}s:"]
+        lines = [
+            f"Generated sample data in {self.data_dir} (scale {self.scale}, seed {self.seed}, "
+            f"fault rate {self.fault_rate:g}) in {self.seconds:.1f}s:"
+        ]
         lines += [f"  {feed.line()}" for feed in self.feeds.values()]
         lines.append(f"  total: {self.files:,} files, {self.rows:,} lines")
         if self.faults:

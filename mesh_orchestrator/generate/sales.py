@@ -36,15 +36,33 @@ WEB_DISCOUNTS = ("null", "5.00", "10.00", "15.00")
 WEB_DISCOUNT_WEIGHTS = (0.75, 0.12, 0.09, 0.04)
 WEB_QUANTITY_WEIGHTS = (0.70, 0.18, 0.07, 0.03, 0.02)
 #: Shoppers by hour of day: quiet at night, peaks at lunch and in the evening.
-HOURS = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.2, 3, 3.5, 4, 4.5, 5.5, 5, 4.2, 4, 4.2,
-                  4.8, 5.8, 6.8, 7, 6, 4, 2])
+HOURS = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.2, 3, 3.5, 4, 4.5, 5.5, 5, 4.2, 4, 4.2, 4.8, 5.8, 6.8, 7, 6, 4, 2]
+)
 DIST_LINES_PER_ORDER = 4.5  # 1 + Poisson(3.5)
 WEB_LINES_PER_ORDER = 1 / 0.6  # geometric(0.6)
 
-DISTRIBUTOR_COLUMNS = ("order_id", "line_number", "order_date", "distributor_id", "customer_id",
-                       "sku", "quantity", "discount_pct")
-WEB_COLUMNS = ("event_id", "event_time", "channel", "order_id", "line_number", "customer_id",
-               "sku", "quantity", "discount_pct")
+DISTRIBUTOR_COLUMNS = (
+    "order_id",
+    "line_number",
+    "order_date",
+    "distributor_id",
+    "customer_id",
+    "sku",
+    "quantity",
+    "discount_pct",
+)
+WEB_COLUMNS = (
+    "event_id",
+    "event_time",
+    "channel",
+    "order_id",
+    "line_number",
+    "customer_id",
+    "sku",
+    "quantity",
+    "discount_pct",
+)
 
 
 def generate_sales(ctx: Context) -> list[FeedReport]:
@@ -82,15 +100,21 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _distributor_orders(ctx: Context) -> FeedReport:
     cat = catalogue(ctx.seed, ctx.scale)
-    plan = FaultPlan("csv", ("order_id", "line_number"), {
-        "quantity": ("abc", "ten", "1O"),
-        "order_date": ("2026-13-45", "31/01/2026"),
-        "line_number": ("one",),
-        "discount_pct": ("ten", "5%"),
-    }, sku_column="sku")
+    plan = FaultPlan(
+        "csv",
+        ("order_id", "line_number"),
+        {
+            "quantity": ("abc", "ten", "1O"),
+            "order_date": ("2026-13-45", "31/01/2026"),
+            "line_number": ("one",),
+            "discount_pct": ("ten", "5%"),
+        },
+        sku_column="sku",
+    )
     writer = FeedWriter(ctx, DOMAIN, "distributor_orders", DISTRIBUTOR_COLUMNS, plan)
-    expected = LINES_PER_SCALE * ctx.scale * DISTRIBUTOR_SHARE * day_weights(
-        (1.0, 1.0, 1.0, 1.0, 1.1, 0.25, 0.0))
+    expected = (
+        LINES_PER_SCALE * ctx.scale * DISTRIBUTOR_SHARE * day_weights((1.0, 1.0, 1.0, 1.0, 1.1, 0.25, 0.0))
+    )
     retailers = min(150 + 50 * ctx.scale, 99_999)
     next_order = 1
     for week, (first, stop) in enumerate(weeks()):
@@ -130,15 +154,24 @@ def _distributor_orders(ctx: Context) -> FeedReport:
 
 def _web_order_events(ctx: Context) -> FeedReport:
     cat = catalogue(ctx.seed, ctx.scale)
-    plan = FaultPlan("jsonl", ("event_id",), {
-        "quantity": ("abc", "two"),
-        "event_time": ("2026-13-45T10:00:00Z", "not a time"),
-        "line_number": ("first",),
-        "discount_pct": ("10%",),
-    }, sku_column="sku")
+    plan = FaultPlan(
+        "jsonl",
+        ("event_id",),
+        {
+            "quantity": ("abc", "two"),
+            "event_time": ("2026-13-45T10:00:00Z", "not a time"),
+            "line_number": ("first",),
+            "discount_pct": ("10%",),
+        },
+        sku_column="sku",
+    )
     writer = FeedWriter(ctx, DOMAIN, "web_order_events", WEB_COLUMNS, plan)
-    expected = LINES_PER_SCALE * ctx.scale * (1 - DISTRIBUTOR_SHARE) * day_weights(
-        (0.9, 0.9, 0.95, 1.0, 1.05, 1.25, 1.3))
+    expected = (
+        LINES_PER_SCALE
+        * ctx.scale
+        * (1 - DISTRIBUTOR_SHARE)
+        * day_weights((0.9, 0.9, 0.95, 1.0, 1.05, 1.25, 1.3))
+    )
     shoppers = min(1_000 * ctx.scale, 899_999)
     hours = HOURS / HOURS.sum()
     next_order = 1
@@ -147,8 +180,9 @@ def _web_order_events(ctx: Context) -> FeedReport:
         per_day = rng.poisson(expected[first:stop] / WEB_LINES_PER_ORDER)
         orders = int(per_day.sum())
         day = first + np.repeat(np.arange(stop - first), per_day)
-        start = np.minimum(rng.choice(24, size=orders, p=hours) * 3600
-                           + rng.integers(0, 3600, orders), fmt.DAY - 60)
+        start = np.minimum(
+            rng.choice(24, size=orders, p=hours) * 3600 + rng.integers(0, 3600, orders), fmt.DAY - 60
+        )
         by_time = np.lexsort((start, day))  # order ids follow the clock
         day, start = day[by_time], start[by_time]
         counts = np.minimum(rng.geometric(0.6, orders), 8)
@@ -157,13 +191,13 @@ def _web_order_events(ctx: Context) -> FeedReport:
         step = rng.integers(300, 4_000, n)  # milliseconds between two lines of a basket
         before = np.cumsum(step) - step
         clock = ((day * fmt.DAY + start) * 1000 + rng.integers(0, 1000, orders))[order] + (
-            before - before[(np.cumsum(counts) - counts)[order]])  # ms since the period start
+            before - before[(np.cumsum(counts) - counts)[order]]
+        )  # ms since the period start
         rows = np.argsort(clock, kind="stable")  # by event time, then order and line
         order, line, clock = order[rows], line[rows], clock[rows]
         columns = [
             fmt.uuids(rng, n, quote=True),
-            fmt.timestamps(fmt.START + clock // 1000, sep=b"T", millis=clock % 1000,
-                           suffix=b"Z", quote=True),
+            fmt.timestamps(fmt.START + clock // 1000, sep=b"T", millis=clock % 1000, suffix=b"Z", quote=True),
             fmt.pick([f'"{c}"' for c in CHANNELS], rng.choice(3, orders, p=CHANNEL_WEIGHTS)[order]),
             fmt.ids("WO-", next_order + order, 7, quote=True),
             fmt.integers(line),

@@ -41,15 +41,13 @@ def render(fmt: str, names: Sequence[str], columns: Sequence[pa.Array]) -> pa.Ar
 
 def csv_text(values: Sequence[str]) -> list[str]:
     """Free text as CSV cells, quoted only when needed (small dimension tables only)."""
-    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\r\n') else v
-            for v in values]
+    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\r\n') else v for v in values]
 
 
 class FeedWriter:
     """Writes one feed chunk by chunk, injecting faults, and counts what it wrote."""
 
-    def __init__(self, ctx: Context, domain: str, feed: str, names: Sequence[str],
-                 plan: FaultPlan) -> None:
+    def __init__(self, ctx: Context, domain: str, feed: str, names: Sequence[str], plan: FaultPlan) -> None:
         self.ctx = ctx
         self.names = list(names)
         self.plan = plan
@@ -59,8 +57,7 @@ class FeedWriter:
         self.rng = rng_for(ctx.seed, domain, feed, "faults")
         self.carry: list[str] = []
 
-    def write(self, columns: Sequence[pa.Array], files: np.ndarray, file_names: Sequence[str]
-              ) -> None:
+    def write(self, columns: Sequence[pa.Array], files: np.ndarray, file_names: Sequence[str]) -> None:
         """Write one chunk: rows sorted by file (``files`` = index into ``file_names``)."""
         lines = render(self.plan.fmt, self.names, columns)
         files = np.asarray(files, dtype=np.int64)
@@ -79,11 +76,22 @@ class FeedWriter:
             self.report.files += 1
         self.report.rows += len(lines)
 
-    def _with_faults(self, columns: Sequence[pa.Array], lines: pa.Array, files: np.ndarray,
-                     n_files: int) -> tuple[pa.Array, np.ndarray]:
+    def _with_faults(
+        self, columns: Sequence[pa.Array], lines: pa.Array, files: np.ndarray, n_files: int
+    ) -> tuple[pa.Array, np.ndarray]:
         first = self.report.files == 0
-        found = inject(self.rng, self.plan, self.ctx.faults, self.names, columns, lines, files,
-                       n_files, self.carry, first)
+        found = inject(
+            self.rng,
+            self.plan,
+            self.ctx.faults,
+            self.names,
+            columns,
+            lines,
+            files,
+            n_files,
+            self.carry,
+            first,
+        )
         self.report.faults.update(found.counts)
         if len(lines):
             sample = self.rng.integers(0, len(lines), min(CARRY_LINES, len(lines)))

@@ -17,8 +17,10 @@ from mesh_orchestrator.generate import FAULT_KINDS, GenerationReport, catalogue,
 from mesh_orchestrator.paths import REPO_ROOT
 
 SEED = 20260101
-FEEDS = {"inventory": ("items", "warehouses", "stock_movements"),
-         "sales": ("distributor_orders", "web_order_events")}
+FEEDS = {
+    "inventory": ("items", "warehouses", "stock_movements"),
+    "sales": ("distributor_orders", "web_order_events"),
+}
 
 
 def _spec(domain: str) -> dict[str, Any]:
@@ -66,8 +68,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_same_seed_gives_identical_bytes(dirty: tuple[Path, GenerationReport],
-                                         tmp_path: Path) -> None:
+def test_same_seed_gives_identical_bytes(dirty: tuple[Path, GenerationReport], tmp_path: Path) -> None:
     root, _ = dirty
     again = generate(tmp_path / "again", scale=1, seed=SEED, faults=0.05)
     assert _snapshot(root) == _snapshot(again.data_dir)
@@ -78,13 +79,14 @@ def test_other_seed_gives_other_data(clean: tuple[Path, GenerationReport], tmp_p
     other = _snapshot(generate(tmp_path, scale=1, seed=SEED + 1).data_dir)
     ours = _snapshot(root)
     assert other.keys() == ours.keys()  # same layout ...
-    for name in ("landing/inventory/items/items.csv",
-                 "landing/sales/web_order_events/web_order_events_2026-01-01.jsonl"):
+    for name in (
+        "landing/inventory/items/items.csv",
+        "landing/sales/web_order_events/web_order_events_2026-01-01.jsonl",
+    ):
         assert other[name] != ours[name]  # ... other contents
 
 
-def test_one_domain_alone_gives_the_same_files(clean: tuple[Path, GenerationReport],
-                                               tmp_path: Path) -> None:
+def test_one_domain_alone_gives_the_same_files(clean: tuple[Path, GenerationReport], tmp_path: Path) -> None:
     root, _ = clean
     report = generate(tmp_path, scale=1, seed=SEED, domains=["sales"])
     assert {d for d, _ in report.feeds} == {"sales"}
@@ -106,7 +108,8 @@ def test_layout_and_report(clean: tuple[Path, GenerationReport]) -> None:
     names = {p.name for p in _files(root, "sales", "web_order_events")}
     assert "web_order_events_2026-01-01.jsonl" in names and len(names) == 90
     assert [p.name for p in _files(root, "inventory", "stock_movements")] == [
-        f"stock_movements_2026-0{m}.csv" for m in (1, 2, 3)]
+        f"stock_movements_2026-0{m}.csv" for m in (1, 2, 3)
+    ]
     assert report.feeds[("inventory", "items")].rows == 200
     assert report.feeds[("inventory", "warehouses")].rows == 4
     sales = sum(report.feeds[("sales", f)].rows for f in FEEDS["sales"])
@@ -136,8 +139,7 @@ def _check_value(value: Any, column: dict[str, Any], where: str) -> None:
 
 
 @pytest.mark.parametrize(("domain", "feed"), [(d, f) for d, fs in FEEDS.items() for f in fs])
-def test_feeds_match_domain_spec(clean: tuple[Path, GenerationReport], domain: str,
-                                 feed: str) -> None:
+def test_feeds_match_domain_spec(clean: tuple[Path, GenerationReport], domain: str, feed: str) -> None:
     root, _ = clean
     spec = SPECS[domain][feed]
     names = [c["name"] for c in spec["columns"]]
@@ -209,8 +211,9 @@ def test_faults_are_injected_and_files_stay_readable(dirty: tuple[Path, Generati
     for (domain, feed), counts in report.feeds.items():
         spec = SPECS[domain][feed]
         names = [c["name"] for c in spec["columns"]]
-        expected = {"duplicate"} if feed == "warehouses" else {
-            "duplicate", "malformed", "missing_key", "bad_type"}
+        expected = (
+            {"duplicate"} if feed == "warehouses" else {"duplicate", "malformed", "missing_key", "bad_type"}
+        )
         if domain == "sales":
             expected.add("unknown_sku")
         if spec["format"] == "jsonl":
@@ -230,22 +233,31 @@ def test_faults_are_injected_and_files_stay_readable(dirty: tuple[Path, Generati
 def test_fault_kinds_look_right(dirty: tuple[Path, GenerationReport]) -> None:
     root, _ = dirty
     skus = {f"SKU-{n:05d}" for n in catalogue(SEED, 1).numbers}
-    events = [json.loads(line) for p in _files(root, "sales", "web_order_events")
-              for line in _lines(p) if not _is_malformed(line, 9, "jsonl")]
-    assert any(set(e) - {c["name"] for c in SPECS["sales"]["web_order_events"]["columns"]}
-               for e in events)
+    events = [
+        json.loads(line)
+        for p in _files(root, "sales", "web_order_events")
+        for line in _lines(p)
+        if not _is_malformed(line, 9, "jsonl")
+    ]
+    assert any(set(e) - {c["name"] for c in SPECS["sales"]["web_order_events"]["columns"]} for e in events)
     assert any(e["event_id"] is None for e in events)
     assert any(e["sku"] not in skus for e in events)
-    assert any(isinstance(e["quantity"], str) or isinstance(e["line_number"], str)
-               or not str(e["event_time"]).startswith("2026-0") for e in events)
-    orders = [r for p in _files(root, "sales", "distributor_orders")
-              for r in csv.reader(_lines(p)) if len(r) == 8]
+    assert any(
+        isinstance(e["quantity"], str)
+        or isinstance(e["line_number"], str)
+        or not str(e["event_time"]).startswith("2026-0")
+        for e in events
+    )
+    orders = [
+        r for p in _files(root, "sales", "distributor_orders") for r in csv.reader(_lines(p)) if len(r) == 8
+    ]
     assert any(not r[0] or not r[1] for r in orders)
     assert any(r[5] not in skus for r in orders)
 
 
-def test_faults_do_not_break_stock_levels(clean: tuple[Path, GenerationReport],
-                                          dirty: tuple[Path, GenerationReport]) -> None:
+def test_faults_do_not_break_stock_levels(
+    clean: tuple[Path, GenerationReport], dirty: tuple[Path, GenerationReport]
+) -> None:
     """Faulty movements are extra lines: the valid, de-duplicated movements equal the clean ones."""
     columns = SPECS["inventory"]["stock_movements"]["columns"]
 

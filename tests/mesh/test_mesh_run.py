@@ -10,8 +10,12 @@ import pytest
 from mesh_orchestrator.spec import load_all_specs
 from tests.mesh.conftest import mesh
 
-PRODUCTS = [("inventory", "item_catalogue"), ("inventory", "stock_levels"),
-            ("sales", "invoices"), ("sales", "revenue_by_day")]
+PRODUCTS = [
+    ("inventory", "item_catalogue"),
+    ("inventory", "stock_levels"),
+    ("sales", "invoices"),
+    ("sales", "revenue_by_day"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +82,16 @@ def test_broken_product_is_not_published_and_consumer_keeps_previous(clean_mesh:
     items = data / "landing" / "inventory" / "items"
     header = next(p for p in sorted(items.glob("*.csv"))).read_text().splitlines()[0]
     # A later export reprices SKU-00001 below zero: typed fine, but it breaks list_price >= 0.
-    broken = {"sku": "SKU-00001", "item_name": "Broken Widget", "category": "Electronics",
-              "unit_of_measure": "each", "unit_cost": "1.00", "list_price": "-9.99", "currency": "EUR",
-              "updated_at": "2026-12-31 00:00:00"}
+    broken = {
+        "sku": "SKU-00001",
+        "item_name": "Broken Widget",
+        "category": "Electronics",
+        "unit_of_measure": "each",
+        "unit_cost": "1.00",
+        "list_price": "-9.99",
+        "currency": "EUR",
+        "updated_at": "2026-12-31 00:00:00",
+    }
     row = ",".join(broken[column] for column in header.split(","))
     (items / "items_zz_late_correction.csv").write_text(f"{header}\n{row}\n")
     result = mesh(data, "run", check=False)
@@ -89,6 +100,7 @@ def test_broken_product_is_not_published_and_consumer_keeps_previous(clean_mesh:
     assert "inventory.item_catalogue" in out and "gate_failed" in out
     assert "expect_column_values_to_be_between(list_price)" in out
     assert "sales" in out and "skipped" in out
+    assert "inventory.stock_levels        published" in out, "a passing product is still published"
     assert _port(data, "inventory", "item_catalogue") == catalogue_before
     assert _port(data, "sales", "invoices") == invoices_before
     prices = duckdb.sql(f"SELECT min(list_price) FROM '{catalogue_before}'").fetchall()
@@ -106,12 +118,17 @@ def test_faults_are_quarantined_and_reconciled(tmp_path: Path) -> None:
         with duckdb.connect(str(data / "warehouse" / f"{domain}.duckdb"), read_only=True) as con:
             for feed in spec.feeds:
                 landed, bronze, quarantined = con.execute(
-                    f"SELECT (SELECT count(*) FROM landing.{feed.name}), (SELECT count(*) FROM bronze.{feed.name}),"
-                    f" (SELECT count(*) FROM quarantine.{feed.name})"
+                    f"SELECT (SELECT count(*) FROM landing.{feed.name}), "
+                    f"(SELECT count(*) FROM bronze.{feed.name}), "
+                    f"(SELECT count(*) FROM quarantine.{feed.name})"
                 ).fetchall()[0]
                 assert landed == bronze + quarantined, f"{domain}.{feed.name} lost rows"
-                reasons |= {r for (r,) in con.execute(
-                    f"SELECT DISTINCT split_part(reason, ':', 1) FROM quarantine.{feed.name}").fetchall()}
+                reasons |= {
+                    r
+                    for (r,) in con.execute(
+                        f"SELECT DISTINCT split_part(reason, ':', 1) FROM quarantine.{feed.name}"
+                    ).fetchall()
+                }
     assert {"duplicate_key", "unparseable", "bad_type", "missing_key"} <= reasons
     with duckdb.connect(str(data / "warehouse" / "sales.duckdb"), read_only=True) as con:
         unknown = con.execute("SELECT count(*) FROM silver.quarantine_unknown_skus").fetchall()[0][0]

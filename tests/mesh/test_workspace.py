@@ -28,7 +28,11 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     env = {**os.environ, "MESH_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", str(WORKSPACE)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -36,12 +40,16 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
 def test_cross_location_lineage(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MESH_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(REPO_ROOT)
-    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, WorkspaceProcessContext(
-        instance, WorkspaceFileTarget(paths=[str(WORKSPACE)])
-    ) as context:
+    with (
+        dg.instance_for_test(temp_dir=str(tmp_path)) as instance,
+        WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(WORKSPACE)])) as context,
+    ):
         request = context.create_request_context()
-        errors = {name: entry.load_error for name, entry in request.get_code_location_entries().items()
-                  if entry.load_error}
+        errors = {
+            name: entry.load_error
+            for name, entry in request.get_code_location_entries().items()
+            if entry.load_error
+        }
         assert not errors, errors
         graph = request.asset_graph
         handoff = dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"])
