@@ -22,7 +22,7 @@ from mesh_orchestrator.spec import DomainSpec
 BRONZE_SOURCE = "bronze"
 PORTS_SOURCE = "ports"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
-PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots")
+PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "../_shared")
 
 
 class MeshDbtTranslator(DagsterDbtTranslator):

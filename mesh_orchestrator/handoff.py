@@ -45,11 +45,16 @@ def contract_schema(contract: Contract) -> dg.TableSchema:
 
 
 def stage_product(contract: Contract, run_id: str) -> Any:
-    """Copy the provider's gold table to a staging file, exactly the contract's columns first."""
+    """Copy the provider's gold table to a staging file, ordered by the primary key.
+
+    The order makes versions reproducible, so an unchanged product is recognised and not republished.
+    """
     staged = stage_path(contract.domain, contract.product, run_id)
+    model = identifier(contract.model, "contract model")
+    keys = [identifier(k, "primary key") for k in contract.primary_key] or ["ALL"]
     with domain_db(contract.domain, read_only=True) as con:
         con.execute(
-            f"COPY (SELECT * FROM gold.{identifier(contract.model, 'contract model')}) "
+            f"COPY (SELECT * FROM gold.{model} ORDER BY {', '.join(keys)}) "
             f"TO {literal(str(staged))} (FORMAT parquet)"
         )
     return staged

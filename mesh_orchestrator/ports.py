@@ -82,13 +82,26 @@ def require_current(domain: str, product: str) -> PublishedVersion:
 
 
 def publish(domain: str, product: str, staged: Path, contract_version: str) -> PublishedVersion:
-    """Publish an audited staged file as the next version and point ``current`` at it."""
+    """Publish an audited staged file as the next version and point ``current`` at it.
+
+    A batch identical to the current version (same rows, same contract version) publishes nothing
+    new: re-running a hand-off on unchanged data leaves the port, and its consumers, as they are.
+    """
     port = products_dir(domain, product)
     versions = port / "versions"
     versions.mkdir(parents=True, exist_ok=True)
+    table = pq.read_table(staged)
+    previous = current_version(domain, product)
+    if (
+        previous is not None
+        and previous.contract_version == contract_version
+        and pq.read_table(previous.path)
+        .replace_schema_metadata(None)
+        .equals(table.replace_schema_metadata(None))
+    ):
+        return previous
     existing = [int(p.stem) for p in versions.glob("*.parquet") if p.stem.isdigit()]
     version = max(existing, default=0) + 1
-    table = pq.read_table(staged)
     published_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta = dict(table.schema.metadata or {})
     meta.update(

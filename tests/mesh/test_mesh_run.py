@@ -73,6 +73,8 @@ def test_rerun_ingests_nothing_new(clean_mesh: tuple[Path, str]) -> None:
     assert "RESULT: all gates passed" in out
     with duckdb.connect(str(data / "warehouse" / "sales.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM landing.web_order_events").fetchall() == before
+    for domain, product in PRODUCTS:
+        assert _port(data, domain, product).name == "000001.parquet", "unchanged data is not republished"
 
 
 def test_broken_product_is_not_published_and_consumer_keeps_previous(clean_mesh: tuple[Path, str]) -> None:

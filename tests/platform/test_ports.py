@@ -30,3 +30,11 @@ def test_versions_increase_and_current_moves(data_dir: Path) -> None:
     count = duckdb.sql(f"SELECT count(*) FROM '{current_path('shop', 'items')}'").fetchall()
     assert count == [(5,)]
     assert str(now.path).startswith(str(data_dir))
+
+
+def test_identical_batch_publishes_no_new_version(data_dir: Path) -> None:
+    first = publish("shop", "items", _stage(3, "r1"), "1.0.0")
+    again = publish("shop", "items", _stage(3, "r2"), "1.0.0")
+    assert again == first
+    assert len(list((data_dir / "products" / "shop" / "items" / "versions").glob("*.parquet"))) == 1
+    assert publish("shop", "items", _stage(3, "r3"), "1.1.0").version == 2, "a new contract version publishes"
