@@ -1,0 +1,65 @@
+"""docker/ is right by construction: no Docker engine here, so its files are checked as data.
+
+The compose topology must mirror workspace.yaml (one gRPC code server per location), and the
+production dagster.yaml must pass Dagster's own instance-config validation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import yaml
+from dagster._core.instance.config import dagster_instance_config
+
+from mesh_orchestrator.paths import REPO_ROOT
+
+DOCKER = REPO_ROOT / "docker"
+
+
+def _locations() -> dict[str, str]:
+    entries = yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())["load_from"]
+    return {e["python_module"]["location_name"]: e["python_module"]["module_name"] for e in entries}
+
+
+def test_one_code_server_per_location() -> None:
+    services = yaml.safe_load((DOCKER / "docker-compose.yml").read_text())["services"]
+    grpc = yaml.safe_load((DOCKER / "workspace.yaml").read_text())["load_from"]
+    served = {e["grpc_server"]["location_name"]: e["grpc_server"] for e in grpc}
+    assert set(served) == set(_locations())
+    for location, module in _locations().items():
+        entry = served[location]
+        command = services[entry["host"]]["command"]
+        assert command[:3] == ["dagster", "code-server", "start"]
+        assert command[command.index("-m") + 1] == module
+        assert command[command.index("--location-name") + 1] == location
+        assert command[command.index("-p") + 1] == str(entry["port"])
+    for name in ("postgres", "webserver", "daemon"):
+        assert name in services
+    for name in ("webserver", "daemon"):
+        assert set(services[name]["depends_on"]) == {"postgres", *(e["host"] for e in served.values())}
+
+
+def test_production_instance_config_is_valid(tmp_path: Path) -> None:
+    shutil.copy(DOCKER / "dagster.yaml", tmp_path / "dagster.yaml")
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["telemetry"] == {"enabled": False}
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_dockerfile_copies_only_what_exists() -> None:
+    text = (DOCKER / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", text, flags=re.MULTILINE):
+        for path in source.split():
+            assert (REPO_ROOT / path).exists(), f"Dockerfile copies missing {path}"
+    assert "uv sync --frozen" in text
+
+
+def test_image_installs_the_postgres_storage() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert any(d.startswith("dagster-postgres") for d in project["project"]["optional-dependencies"]["prod"])
+    assert "--extra prod" in (DOCKER / "Dockerfile").read_text()
+    assert 'name = "dagster-postgres"' in (REPO_ROOT / "uv.lock").read_text()
