@@ -164,15 +164,15 @@ def run_mesh(
             continue
         step = _execute(domain, names.domain_job_name(domain), instance, log)
         summary.steps.append(step)
-        if not step.success or step.checks_failed or not spec.products:
-            if spec.products and not step.success:
-                failed_products.update(ProductRef(domain, p) for p in spec.products)
-                summary.products += [
-                    ProductOutcome(ProductRef(domain, p), "not_run", detail=f"{domain} run failed")
-                    for p in spec.products
-                ]
-            if not step.success:
-                continue
+        if not step.success:
+            failed_products.update(ProductRef(domain, p) for p in spec.products)
+            summary.products += [
+                ProductOutcome(ProductRef(domain, p), "not_run", detail=f"{domain} run failed")
+                for p in spec.products
+            ]
+            continue
+        if not spec.products:
+            continue
         handoff = _execute(names.MESH, names.handoff_job_name(domain), instance, log)
         summary.steps.append(handoff)
         for outcome in _handoff_outcomes(spec, handoff):

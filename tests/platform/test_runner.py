@@ -1,0 +1,56 @@
+"""The order and gating of ``mesh run``, with the Dagster runs replaced by recorded outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mesh_orchestrator import runner
+from mesh_orchestrator.spec import DomainSpec, ProductRef
+
+
+def _spec(name: str, products: tuple[str, ...] = (), consumes: tuple[ProductRef, ...] = ()) -> DomainSpec:
+    return DomainSpec(
+        name=name,
+        owner=f"team:{name}",
+        description="",
+        dbt_project=Path(),
+        feeds=(),
+        products=products,
+        consumes=consumes,
+    )
+
+
+def test_domain_without_products_runs_no_handoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = {"ledger": _spec("ledger")}
+    ran: list[str] = []
+
+    def execute(location: str, job: str, instance: object, log: object) -> runner.StepOutcome:
+        ran.append(job)
+        return runner.StepOutcome(location, job, "run", True, 0.0)
+
+    monkeypatch.setattr(runner, "load_all_specs", lambda: specs)
+    monkeypatch.setattr(runner, "_execute", execute)
+    summary = runner.run_mesh(instance=None, log=lambda _m: None)  # type: ignore[arg-type]
+    assert ran == ["ledger__all_assets"]
+    assert summary.success
+
+
+def test_failed_domain_run_stops_its_consumers(monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = {
+        "shop": _spec("shop", ("items",)),
+        "till": _spec("till", consumes=(ProductRef("shop", "items"),)),
+    }
+    ran: list[str] = []
+
+    def execute(location: str, job: str, instance: object, log: object) -> runner.StepOutcome:
+        ran.append(job)
+        return runner.StepOutcome(location, job, "run", False, 0.0, error="dbt test failed")
+
+    monkeypatch.setattr(runner, "load_all_specs", lambda: specs)
+    monkeypatch.setattr(runner, "_execute", execute)
+    summary = runner.run_mesh(instance=None, log=lambda _m: None)  # type: ignore[arg-type]
+    assert ran == ["shop__all_assets"]
+    assert "till" in summary.skipped and not summary.success
+    assert [p.status for p in summary.products] == ["not_run"]
