@@ -142,7 +142,7 @@ def build_suite(contract: Contract) -> Any:
     return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)
 
 
-def _sample(frame: Any, index_list: list[Any] | None, keys: list[str]) -> list[dict[str, str]]:
+def _sample(frame: Any, index_list: list[Any] | None) -> list[dict[str, str]]:
     if not index_list:
         return []
     rows = []
@@ -199,7 +199,7 @@ def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 observed=None if observed is None else str(observed),
-                failing_rows=_sample(frame, details.get("partial_unexpected_index_list"), keys),
+                failing_rows=_sample(frame, details.get("partial_unexpected_index_list")),
             )
         )
     return AuditResult(contract.id, contract.version, table.num_rows, outcomes)

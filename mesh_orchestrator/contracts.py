@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.names import is_owner
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.sql import is_identifier, normalise_type
 
@@ -141,7 +142,7 @@ def parse_contract(data: Any, path: Path) -> Contract:
     if data["id"] != f"{domain}.{product}":
         raise _fail(path, "id", f"must be '{domain}.{product}' (domain.product)")
     owner = data["owner"]
-    if not isinstance(owner, str) or not (owner.startswith("team:") or "@" in owner):
+    if not is_owner(owner):
         raise _fail(path, "owner", f"{owner!r} must be 'team:<name>' or an e-mail address")
     if not isinstance(data["schema"], list):
         raise _fail(path, "schema", "must be a list of columns")

@@ -38,6 +38,11 @@ def owner(domain: str) -> str:
     return f"team:{domain}"
 
 
+def is_owner(value: object) -> bool:
+    """Dagster's owner forms: ``team:<name>`` or an e-mail address."""
+    return isinstance(value, str) and (value.startswith("team:") or "@" in value)
+
+
 def pool(domain: str) -> str:
     """The Dagster concurrency pool shared by every reader and writer of a domain's DuckDB file."""
     return f"duckdb_{domain}"

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.names import is_owner
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.sql import is_identifier, normalise_type
 
@@ -168,7 +169,7 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     if path.parent.name != name and path.name == SPEC_FILE:
         raise r.fail("name", f"{name!r} must match the domain folder {path.parent.name!r}")
     owner = r.require(data, "owner", "")
-    if not isinstance(owner, str) or not (owner.startswith("team:") or "@" in owner):
+    if not is_owner(owner):
         raise r.fail("owner", f"{owner!r} must be 'team:<name>' or an e-mail address")
     dbt_project = REPO_ROOT / str(r.require(data, "dbt_project", ""))
     if not (dbt_project / "dbt_project.yml").is_file():
