@@ -4,7 +4,9 @@ Every landed record ends in exactly one place: the bronze table, or the feed's q
 with the reason(s) it was rejected (unparseable, unknown column, missing key, missing required
 value, bad type, value not allowed, duplicate key). Bronze is rebuilt from landing in one
 transaction, so it is always consistent with what landed and re-running it changes nothing.
-De-duplication keeps the latest arrival of a key (ingested last, then the later line).
+De-duplication keeps the latest arrival of a key (ingested last, then the later line). A feed
+with several senders first maps each sender's fields onto the feed's columns (renames, constants,
+decimal commas, date formats, units), so one set of rules types and checks them all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from mesh_orchestrator.landing import ensure_landing_tables
-from mesh_orchestrator.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.spec import ColumnSpec, FeedSpec, SourceSpec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import fetch_one
 
@@ -40,20 +42,64 @@ class Reconciliation:
         return self.landed - (self.bronze + self.duplicates + self.quarantined)
 
 
-def _raw(column: ColumnSpec) -> str:
-    path = literal(f'$."{column.name}"')
+def _field(record: str, name: str) -> str:
     # CSV cells arrive as strings (empty = missing); JSON values may be numbers or booleans.
-    return f"nullif(json_extract_string(_record, {path}), '')"
+    path = literal(f'$."{name}"')
+    return f"nullif(json_extract_string({record}, {path}), '')"
+
+
+def _raw(column: ColumnSpec) -> str:
+    return _field("_canonical", column.name)
+
+
+def _converted(value: str, column: ColumnSpec, source: SourceSpec) -> str:
+    """A sender's text value in the feed's conventions; left as sent when it does not convert,
+    so that the type check quarantines it with the original value."""
+    numeric = column.type.startswith(("DECIMAL", "DOUBLE"))
+    if numeric and source.decimal_separator == ",":
+        value = f"replace(replace({value}, '.', ''), ',', '.')"
+    if source.date_format and column.type in ("DATE", "TIMESTAMP"):
+        out = "%Y-%m-%d" if column.type == "DATE" else "%Y-%m-%d %H:%M:%S"
+        value = f"coalesce(strftime(try_strptime({value}, {literal(source.date_format)}), '{out}'), {value})"
+    factor = dict(source.scale).get(column.name)
+    if factor is not None:
+        value = (
+            f"coalesce(CAST(TRY_CAST({value} AS DECIMAL(28,6)) * CAST({literal(repr(factor))} "
+            f"AS DECIMAL(18,6)) AS VARCHAR), {value})"
+        )
+    return value
+
+
+def _mapping(feed: FeedSpec) -> tuple[str, str]:
+    """SQL for ``_canonical`` (the record under the feed's column names) and ``_unknown`` (fields
+    the sender was not expected to send), per source for a feed with sources."""
+    if not feed.is_mapped:
+        declared = ", ".join(literal(c.name) for c in feed.columns)
+        return "_record", f"list_filter(json_keys(_record), lambda k: k NOT IN ({declared}))"
+    canonical, unknown = [], []
+    for source in feed.sources:
+        fields, constants = dict(source.fields), dict(source.constants)
+        pairs = []
+        for column in feed.columns:
+            if column.name in constants:
+                pairs.append(f"{literal(column.name)}, {literal(constants[column.name])}")
+            elif column.name in fields:
+                value = _converted(f"trim({_field('_record', fields[column.name])})", column, source)
+                pairs.append(f"{literal(column.name)}, {value}")
+        when = f"WHEN {literal(source.name)}"
+        canonical.append(f"{when} THEN json_object({', '.join(pairs)})")
+        sent = ", ".join(literal(f) for f in source.source_fields)
+        unknown.append(f"{when} THEN list_filter(json_keys(_record), lambda k: k NOT IN ({sent}))")
+    sender = "split_part(_source_file, '/', 1)"
+    return (
+        f"CASE {sender} {' '.join(canonical)} END",
+        f"CASE {sender} {' '.join(unknown)} ELSE [] END",
+    )
 
 
 def _reasons(feed: FeedSpec) -> str:
     """SQL list of rejection reasons for one parsed record (empty list = clean)."""
-    declared = ", ".join(literal(c.name) for c in feed.columns)
-    checks = [
-        f"list_transform(list_filter(json_keys(CASE WHEN _is_object THEN _record END), "
-        f"lambda k: k NOT IN ({declared})), "
-        "lambda k: 'unknown_column: ' || k)"
-    ]
+    checks = ["list_transform(_unknown, lambda k: 'unknown_column: ' || k)"]
     for col in feed.columns:
         raw = f"raw_{col.name}"
         name = literal(col.name)
@@ -78,6 +124,8 @@ def _reasons(feed: FeedSpec) -> str:
     return (
         "CASE WHEN _parse_error IS NOT NULL THEN ['unparseable: ' || _parse_error] "
         "WHEN NOT _is_object THEN ['unparseable: not a JSON object'] "
+        "WHEN _canonical IS NULL THEN ['unknown_source: ' || split_part(_source_file, '/', 1) || "
+        "' is not among the feed''s sources'] "
         f"ELSE {merged} END"
     )
 
@@ -87,6 +135,7 @@ def build_bronze(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliati
     ensure_landing_tables(con, feed)
     name = identifier(feed.name)
     raws = ", ".join(f"{_raw(c)} AS raw_{c.name}" for c in feed.columns)
+    canonical, unknown = _mapping(feed)
     typed = ", ".join(f"TRY_CAST(raw_{c.name} AS {c.type}) AS {identifier(c.name)}" for c in feed.columns)
     key = ", ".join(f"raw_{k}" for k in feed.key)
     meta = ", ".join(METADATA_COLUMNS)
@@ -99,7 +148,9 @@ def build_bronze(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliati
             f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
             f"  THEN _record END) = 'OBJECT', false) AS _is_object "
             f"  FROM landing.{name}), "
-            f"extracted AS (SELECT *, {raws} FROM parsed WHERE _is_object "
+            f"mapped AS (SELECT *, {canonical} AS _canonical, {unknown} AS _unknown "
+            f"  FROM parsed WHERE _is_object), "
+            f"extracted AS (SELECT *, {raws} FROM mapped "
             f"  UNION ALL BY NAME SELECT * FROM parsed WHERE NOT _is_object), "
             f"checked AS (SELECT *, {_reasons(feed)} AS _reasons FROM extracted) "
             f"SELECT *, CASE WHEN len(_reasons) = 0 THEN row_number() OVER (PARTITION BY "

@@ -61,6 +61,26 @@ def _port(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_sync_dbt(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.dbt_contracts import sync_products_yaml
+    from mesh_orchestrator.spec import load_all_specs
+
+    stale = []
+    for spec in load_all_specs().values():
+        if not spec.products:
+            continue
+        result = sync_products_yaml(spec, write=not args.check)
+        if result.changed:
+            stale.append(result.path)
+            print(f"{'out of date' if args.check else 'rewrote'}: {result.path}")
+    if args.check and stale:
+        print("run `mesh contracts sync-dbt` and commit the result", file=sys.stderr)
+        return 1
+    if not stale:
+        print("every dbt product contract matches its data contract")
+    return 0
+
+
 def _ui(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     from mesh_orchestrator.paths import REPO_ROOT
@@ -114,6 +134,14 @@ def parser() -> argparse.ArgumentParser:
     port.add_argument("product")
     port.add_argument("-v", "--verbose", action="store_true", help="also print version details")
     port.set_defaults(func=_port)
+
+    contracts = sub.add_parser("contracts", help="work with the data contracts")
+    contracts_sub = contracts.add_subparsers(dest="contracts_command", required=True)
+    sync_dbt = contracts_sub.add_parser(
+        "sync-dbt", help="regenerate each dbt project's models/gold/_products.yml from the contracts"
+    )
+    sync_dbt.add_argument("--check", action="store_true", help="only report files that are out of date")
+    sync_dbt.set_defaults(func=_contracts_sync_dbt)
 
     ui = sub.add_parser("ui", help="open the Dagster UI with all code locations")
     ui.add_argument("--host", default="127.0.0.1")

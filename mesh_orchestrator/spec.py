@@ -20,6 +20,8 @@ from mesh_orchestrator.sql import is_identifier, normalise_type
 DOMAINS_DIR = REPO_ROOT / "domains"
 SPEC_FILE = "domain.yaml"
 FEED_FORMATS = ("csv", "jsonl")
+#: Formats a per-source mapping can read (a source is one sender of a feed, e.g. one supplier).
+SOURCE_FORMATS = ("csv", "jsonl", "json", "xml", "fixed_width")
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,52 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class SourceSpec:
+    """One sender of a feed in its own shape, and how its fields map onto the feed's columns.
+
+    Files arrive in ``landing/<feed>/<source>/``. ``fields`` maps a feed column to the sender's
+    field name, ``constants`` fills a column with a fixed value, ``scale`` multiplies a numeric
+    column (units, e.g. 0.01 for cents). ``decimal_separator`` and ``date_format`` (strptime) say
+    how the sender writes numbers and dates. ``records`` is the path to the records in a JSON
+    document (``invoices[].lines[]``) or the record element of an XML file; ``layout`` lists the
+    ``(field, width)`` pairs of a fixed-width line.
+    """
+
+    name: str
+    format: str
+    fields: tuple[tuple[str, str], ...]
+    constants: tuple[tuple[str, str], ...] = ()
+    scale: tuple[tuple[str, float], ...] = ()
+    delimiter: str = ","
+    decimal_separator: str = "."
+    date_format: str | None = None
+    records: str | None = None
+    layout: tuple[tuple[str, int], ...] = ()
+    description: str = ""
+
+    @property
+    def source_fields(self) -> tuple[str, ...]:
+        """Every field the sender may send: the mapped ones and any layout field."""
+        return tuple(dict.fromkeys([f for _, f in self.fields] + [f for f, _ in self.layout]))
+
+
+@dataclass(frozen=True)
 class FeedSpec:
     name: str
     format: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     description: str = ""
+    sources: tuple[SourceSpec, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def is_mapped(self) -> bool:
+        """Whether the feed's senders each have their own shape (``sources:`` in the spec)."""
+        return bool(self.sources)
 
 
 @dataclass(frozen=True)
@@ -126,10 +164,15 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
     where = f"feeds.{name}"
     r.name(name, where)
     data = r.mapping(raw, where)
-    r.unknown_keys(data, {"format", "key", "columns", "description"}, f"{where}.")
-    fmt = r.require(data, "format", f"{where}.")
-    if fmt not in FEED_FORMATS:
-        raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(FEED_FORMATS)}")
+    r.unknown_keys(data, {"format", "key", "columns", "description", "sources"}, f"{where}.")
+    if "sources" in data:
+        if "format" in data:
+            raise r.fail(f"{where}.format", "a feed with sources declares the format per source")
+        fmt = "mapped"
+    else:
+        fmt = r.require(data, "format", f"{where}.")
+        if fmt not in FEED_FORMATS:
+            raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(FEED_FORMATS)}")
     raw_columns = r.require(data, "columns", f"{where}.")
     if not isinstance(raw_columns, list):
         raise r.fail(f"{where}.columns", "must be a list of {name, type} mappings")
@@ -146,8 +189,111 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
     for k in key:
         if k not in names:
             raise r.fail(f"{where}.key", f"key column {k!r} is not among the feed's columns")
+    sources: tuple[SourceSpec, ...] = ()
+    if "sources" in data:
+        raw_sources = r.mapping(data["sources"], f"{where}.sources")
+        if not raw_sources:
+            raise r.fail(f"{where}.sources", "declare at least one source")
+        sources = tuple(
+            _source(r, source, raw, columns, f"{where}.sources.{source}")
+            for source, raw in raw_sources.items()
+        )
     return FeedSpec(
-        name=name, format=fmt, key=tuple(key), columns=columns, description=str(data.get("description", ""))
+        name=name,
+        format=fmt,
+        key=tuple(key),
+        columns=columns,
+        description=str(data.get("description", "")),
+        sources=sources,
+    )
+
+
+_SOURCE_KEYS = {
+    "format",
+    "description",
+    "fields",
+    "constants",
+    "scale",
+    "delimiter",
+    "decimal_separator",
+    "date_format",
+    "records",
+    "layout",
+}
+
+
+def _source(r: _Reader, name: str, raw: Any, columns: tuple[ColumnSpec, ...], where: str) -> SourceSpec:
+    r.name(name, where)
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, _SOURCE_KEYS, f"{where}.")
+    fmt = r.require(data, "format", f"{where}.")
+    if fmt not in SOURCE_FORMATS:
+        raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(SOURCE_FORMATS)}")
+    declared = {c.name for c in columns}
+
+    def column_map(key: str) -> dict[str, Any]:
+        value = r.mapping(data.get(key) or {}, f"{where}.{key}")
+        for column in value:
+            if column not in declared:
+                raise r.fail(f"{where}.{key}.{column}", "is not a column of the feed")
+        return value
+
+    fields = {col: str(field_name) for col, field_name in column_map("fields").items()}
+    constants = {col: str(value) for col, value in column_map("constants").items()}
+    both = sorted(set(fields) & set(constants))
+    if both:
+        raise r.fail(f"{where}.constants.{both[0]}", "is mapped in fields too; keep one")
+    unmapped = [c.name for c in columns if c.required and c.name not in fields and c.name not in constants]
+    if unmapped:
+        raise r.fail(f"{where}.fields", f"required column {unmapped[0]!r} has no field or constant")
+    scale: dict[str, float] = {}
+    for col, factor in column_map("scale").items():
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+            raise r.fail(f"{where}.scale.{col}", f"{factor!r} must be a positive number")
+        scale[col] = float(factor)
+    delimiter = str(data.get("delimiter", ","))
+    if len(delimiter) != 1 or (fmt != "csv" and "delimiter" in data):
+        raise r.fail(f"{where}.delimiter", "must be one character, and only for csv sources")
+    decimal_separator = str(data.get("decimal_separator", "."))
+    if decimal_separator not in (".", ","):
+        raise r.fail(f"{where}.decimal_separator", "must be '.' or ','")
+    records = data.get("records")
+    if fmt == "xml" and not records:
+        raise r.fail(f"{where}.records", "an xml source names its record element")
+    if records is not None and fmt not in ("json", "xml"):
+        raise r.fail(f"{where}.records", "only json and xml sources have a records path")
+    layout: list[tuple[str, int]] = []
+    if fmt == "fixed_width":
+        raw_layout = data.get("layout")
+        if not isinstance(raw_layout, list) or not raw_layout:
+            raise r.fail(f"{where}.layout", "a fixed_width source lists [field, width] pairs")
+        for i, pair in enumerate(raw_layout):
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or isinstance(pair[1], bool)
+                or not isinstance(pair[1], int)
+                or pair[1] < 1
+            ):
+                raise r.fail(f"{where}.layout[{i}]", f"{pair!r} must be [field, width > 0]")
+            layout.append((str(pair[0]), int(pair[1])))
+        missing = sorted(set(fields.values()) - {f for f, _ in layout})
+        if missing:
+            raise r.fail(f"{where}.fields", f"field {missing[0]!r} is not in the layout")
+    elif "layout" in data:
+        raise r.fail(f"{where}.layout", "only fixed_width sources have a layout")
+    return SourceSpec(
+        name=name,
+        format=fmt,
+        fields=tuple(fields.items()),
+        constants=tuple(constants.items()),
+        scale=tuple(scale.items()),
+        delimiter=delimiter,
+        decimal_separator=decimal_separator,
+        date_format=str(data["date_format"]) if data.get("date_format") else None,
+        records=str(records) if records else None,
+        layout=tuple(layout),
+        description=str(data.get("description", "")),
     )
 
 

@@ -1,0 +1,138 @@
+"""A feed with several senders: each sender's format and field names land as sent and are mapped
+onto the feed's columns in bronze (procurement's supplier invoices, the real spec)."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mesh_orchestrator.bronze import build_bronze
+from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.landing import ingest_feed
+from mesh_orchestrator.spec import FeedSpec, load_domain_spec, parse_domain_spec
+
+NORDWERK = (
+    "Rechnungsnummer;Position;Rechnungsdatum;Faelligkeitsdatum;Bestellnummer;Artikelnummer;Menge;"
+    "Einzelpreis;Betrag\n"
+    "NW-000001;1;05.01.2026;04.02.2026;PO-0000001;SKU-00001;3;1.234,50;3.703,50\n"
+    "NW-000001;2;05.01.2026;04.02.2026;PO-0000001;SKU-00002;1;9,99\n"  # a field missing
+)
+ATLAS = (
+    '{"supplier": "Atlas", "invoices": [{"invoiceId": "AT-000001", "issuedOn": "2026-01-07", '
+    '"dueOn": "2026-02-21", "customerPo": "PO-0000002", "currencyCode": "USD", "lines": ['
+    '{"lineNo": 1, "partNumber": "SKU-00003", "qty": 2, "unitPrice": 10.10, "extendedPrice": 20.20}, '
+    '{"lineNo": 2, "partNumber": "SKU-00004", "qty": 1, "unitPrice": "5.00", "extendedPrice": "5.00", '
+    '"colour": "red"}]}]}'
+)
+BRIGHTLINE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<InvoiceBatch><Invoice><InvoiceNo>BL-000001</InvoiceNo>'
+    "<InvoiceDate>08/01/2026</InvoiceDate><PaymentDue>07/02/2026</PaymentDue><OrderRef>PO-0000003"
+    "</OrderRef><Currency>GBP</Currency><InvoiceLine><LineNo>1</LineNo><ItemCode>SKU-00005</ItemCode>"
+    "<Quantity>4</Quantity><Price>2.50</Price><LineTotal>10.00</LineTotal></InvoiceLine></Invoice>"
+    "</InvoiceBatch>\n"
+)
+FJORD_LINE = "FJ-000001 " + "   1" + "20260109" + "20260310" + "PO-0000004  " + "SKU-00006 "
+FJORD_LINE += "00000007" + "000000012345" + "00000000086415"
+
+
+def _drop(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def feed() -> FeedSpec:
+    return load_domain_spec("procurement").feed("supplier_invoices")
+
+
+def test_every_supplier_format_maps_onto_the_feed_columns(tmp_path: Path, feed: FeedSpec) -> None:
+    _drop(tmp_path / "nordwerk", "2026-01.csv", NORDWERK)
+    _drop(tmp_path / "atlas", "batch.json", ATLAS)
+    _drop(tmp_path / "brightline", "jan.xml", BRIGHTLINE)
+    _drop(tmp_path / "fjord", "INV0109.txt", FJORD_LINE + "\n" + FJORD_LINE[:40] + "\n")
+    con = duckdb.connect()
+    report = ingest_feed(con, feed, tmp_path)
+    assert sorted(f.path for f in report.ingested) == [
+        "atlas/batch.json",
+        "brightline/jan.xml",
+        "fjord/INV0109.txt",
+        "nordwerk/2026-01.csv",
+    ]
+    recon = build_bronze(con, feed)
+    assert recon.holds and recon.landed == 7 and recon.bronze == 4 and recon.quarantined == 3
+    rows = con.execute(
+        "SELECT supplier_id, invoice_number, line_number, invoice_date, due_date, po_number, sku, quantity, "
+        "unit_price::VARCHAR, line_amount::VARCHAR, currency FROM bronze.supplier_invoices ORDER BY 1"
+    ).fetchall()
+    assert [r[:2] + r[7:] for r in rows] == [
+        ("SUP-001", "NW-000001", 3, "1234.50", "3703.50", "EUR"),
+        ("SUP-002", "AT-000001", 2, "10.10", "20.20", "USD"),
+        ("SUP-003", "BL-000001", 4, "2.50", "10.00", "GBP"),
+        ("SUP-004", "FJ-000001", 7, "123.45", "864.15", "SEK"),
+    ]
+    assert {str(r[3]) for r in rows} == {"2026-01-05", "2026-01-07", "2026-01-08", "2026-01-09"}
+    reasons = dict(con.execute("SELECT _source_file, reason FROM quarantine.supplier_invoices").fetchall())
+    assert "unparseable" in reasons["nordwerk/2026-01.csv"]
+    assert reasons["atlas/batch.json"] == "unknown_column: colour"
+    assert "WRONG LINE LENGTH: 40 characters, the layout needs 86" in reasons["fjord/INV0109.txt"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "text", "expected"),
+    [
+        ("atlas", "broken.json", '{"invoices": [{"invoiceId": "AT-1"', "INVALID JSON DOCUMENT"),
+        ("atlas", "shape.json", '{"bills": []}', "UNEXPECTED JSON SHAPE: no field 'invoices'"),
+        ("brightline", "broken.xml", "<InvoiceBatch><Invoice>", "XML NOT WELL-FORMED"),
+        (
+            "brightline",
+            "bomb.xml",
+            '<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "aaaa">]><InvoiceBatch>&a;</InvoiceBatch>',
+            "XML REFUSED: DTD or entity declarations are not accepted",
+        ),
+        ("brightline", "empty.xml", "<InvoiceBatch/>", "NO RECORDS: no <InvoiceLine> element"),
+    ],
+)
+def test_a_malformed_document_is_quarantined_whole(
+    tmp_path: Path, feed: FeedSpec, folder: str, name: str, text: str, expected: str
+) -> None:
+    _drop(tmp_path / folder, name, text)
+    con = duckdb.connect()
+    ingest_feed(con, feed, tmp_path)
+    recon = build_bronze(con, feed)
+    assert recon.holds and (recon.landed, recon.quarantined) == (1, 1)
+    (reason,) = con.execute("SELECT reason FROM quarantine.supplier_invoices").fetchone() or ("",)
+    assert reason.startswith("unparseable: " + expected)
+
+
+def test_a_bad_value_is_quarantined_with_what_the_supplier_sent(tmp_path: Path, feed: FeedSpec) -> None:
+    _drop(
+        tmp_path / "nordwerk",
+        "bad.csv",
+        NORDWERK.splitlines()[0]
+        + "\n"
+        + NORDWERK.splitlines()[1].replace("05.01.2026", "32.01.2026").replace("1.234,50", "1,2,3")
+        + "\n",
+    )
+    con = duckdb.connect()
+    ingest_feed(con, feed, tmp_path)
+    build_bronze(con, feed)
+    (reason,) = con.execute("SELECT reason FROM quarantine.supplier_invoices").fetchone() or ("",)
+    assert "bad_type: invoice_date=32.01.2026 is not DATE" in reason
+    assert "bad_type: unit_price=1.2.3 is not DECIMAL(18,2)" in reason
+
+
+def test_a_source_must_map_every_required_column() -> None:
+    spec = {
+        "name": "p",
+        "owner": "team:p",
+        "dbt_project": "dbt_projects/procurement",
+        "feeds": {
+            "f": {
+                "key": ["a"],
+                "columns": [{"name": "a", "type": "VARCHAR", "required": True}],
+                "sources": {"s": {"format": "xml", "records": "R", "fields": {}}},
+            }
+        },
+    }
+    with pytest.raises(SpecError, match="required column 'a' has no field or constant"):
+        parse_domain_spec(spec, Path("p.yaml"))
