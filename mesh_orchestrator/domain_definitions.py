@@ -10,6 +10,7 @@ from mesh_orchestrator.dbt import build_dbt_assets, dbt_project
 from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
 from mesh_orchestrator.environment import ensure_environment
 from mesh_orchestrator.spec import DomainSpec, load_domain_spec
+from mesh_orchestrator.sql_checks import build_sql_checks
 
 
 def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], DbtCliResource]:
@@ -30,6 +31,7 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
     ensure_environment()
     spec = load_domain_spec(domain)
     assets, dbt = domain_assets(spec)
+    keys = {key for asset in assets for key in asset.keys}
     job = dg.define_asset_job(
         names.domain_job_name(domain),
         selection=dg.AssetSelection.all(),
@@ -37,6 +39,7 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
+        asset_checks=build_sql_checks(spec, keys),
         jobs=[job],
         resources={"dbt": dbt},
         executor=dg.in_process_executor,

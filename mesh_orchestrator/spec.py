@@ -91,6 +91,21 @@ class ProductRef:
 
 
 @dataclass(frozen=True)
+class SqlCheckSpec:
+    """A blocking check of one of the domain's assets: a query that returns the rows in breach.
+
+    ``message`` is formatted with each returned row's columns (``{period}: off by {difference}``).
+    """
+
+    name: str
+    layer: str
+    model: str
+    query: str
+    message: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class DomainSpec:
     name: str
     owner: str
@@ -99,6 +114,7 @@ class DomainSpec:
     feeds: tuple[FeedSpec, ...]
     products: tuple[str, ...]
     consumes: tuple[ProductRef, ...] = field(default_factory=tuple)
+    checks: tuple[SqlCheckSpec, ...] = field(default_factory=tuple)
     path: Path = field(default=Path(), compare=False)
 
     def feed(self, name: str) -> FeedSpec:
@@ -297,6 +313,26 @@ def _source(r: _Reader, name: str, raw: Any, columns: tuple[ColumnSpec, ...], wh
     )
 
 
+def _check(r: _Reader, raw: Any, where: str) -> SqlCheckSpec:
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, {"name", "asset", "description", "query", "message"}, f"{where}.")
+    name = r.name(r.require(data, "name", f"{where}."), f"{where}.name")
+    asset = str(r.require(data, "asset", f"{where}."))
+    layer, _, model = asset.partition("/")
+    if layer not in ("silver", "gold") or not is_identifier(model):
+        raise r.fail(f"{where}.asset", f"{asset!r} must be '<silver|gold>/<dbt model>'")
+    query = str(r.require(data, "query", f"{where}."))
+    message = str(r.require(data, "message", f"{where}."))
+    return SqlCheckSpec(
+        name=name,
+        layer=layer,
+        model=model,
+        query=query,
+        message=message,
+        description=" ".join(str(data.get("description", "")).split()),
+    )
+
+
 def _consumed(r: _Reader, raw: Any, where: str) -> ProductRef:
     data = r.mapping(raw, where)
     r.unknown_keys(data, {"domain", "product"}, f"{where}.")
@@ -310,7 +346,9 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     """Validate a parsed ``domain.yaml`` mapping; ``path`` is used in error messages."""
     r = _Reader(path)
     data = r.mapping(data, "<root>")
-    r.unknown_keys(data, {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes"}, "")
+    r.unknown_keys(
+        data, {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes", "checks"}, ""
+    )
     name = r.name(r.require(data, "name", ""), "name")
     if path.parent.name != name and path.name == SPEC_FILE:
         raise r.fail("name", f"{name!r} must match the domain folder {path.parent.name!r}")
@@ -334,6 +372,13 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     for ref in consumes:
         if ref.domain == name:
             raise r.fail("consumes", f"{ref} is the domain's own product; consume it inside dbt")
+    checks_raw = data.get("checks") or []
+    if not isinstance(checks_raw, list):
+        raise r.fail("checks", "must be a list of {name, asset, query, message} mappings")
+    checks = tuple(_check(r, c, f"checks[{i}]") for i, c in enumerate(checks_raw))
+    check_names = [c.name for c in checks]
+    if len(set(check_names)) != len(check_names):
+        raise r.fail("checks", "check names must be unique")
     return DomainSpec(
         name=name,
         owner=owner,
@@ -342,6 +387,7 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
         feeds=feeds,
         products=tuple(products),
         consumes=consumes,
+        checks=checks,
         path=path,
     )
 

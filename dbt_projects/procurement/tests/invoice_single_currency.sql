@@ -1,0 +1,7 @@
+-- invoice_single_currency: all lines of a supplier invoice are in one currency.
+{{ config(meta={'dagster': {'ref': {'name': 'supplier_invoices'}}}) }}
+
+select supplier_id, invoice_number, count(distinct currency) as currencies
+from {{ ref('int_invoice_lines_matched') }}
+group by supplier_id, invoice_number
+having count(distinct currency) > 1
