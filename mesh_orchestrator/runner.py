@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.headline import balance_sheet_headline
 from mesh_orchestrator.ports import current_version
 from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
 
@@ -92,7 +93,10 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
             outcome.checks_passed += 1
         elif evaluation.severity == dg.AssetCheckSeverity.ERROR:
             outcome.checks_failed += 1
-            outcome.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            failed = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.description:
+                failed += f": {evaluation.description}"
+            outcome.failed_checks.append(failed)
         else:
             outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
     if not result.success:
@@ -198,7 +202,7 @@ def format_summary(summary: MeshRunSummary) -> str:
             f"{s.rows:>12,}{s.checks_passed:>11}{s.checks_failed:>8}"
         )
         for check in s.failed_checks:
-            lines.append(f"    failed check: {check}")
+            lines.append(f"    failed check: {check[:2000]}")
         if s.error and not s.success:
             for message in s.error.splitlines():
                 lines.append(f"    error: {message[:1000]}")
@@ -212,4 +216,7 @@ def format_summary(summary: MeshRunSummary) -> str:
         if p.status != "published" and p.detail:
             lines.append(f"    {p.detail[:1000]}")
     lines += ["", "RESULT: " + ("all gates passed" if summary.success else "FAILED (see above)")]
+    headline = balance_sheet_headline()
+    if headline is not None:
+        lines += ["", str(headline)]
     return "\n".join(lines)
