@@ -8,7 +8,9 @@ instance, so they appear in the Dagster UI afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,11 +77,16 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
     job = defs.resolve_job_def(job_name)
     log(f"[{location}] running {job_name} ...")
     started = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        tags={"mesh/started_by": "mesh run", "mesh/location": location},
-    )
+    # dbt's own progress lines go to stdout; keep them for a failure report instead of the console.
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={"mesh/started_by": "mesh run", "mesh/location": location},
+            # The console shows warnings and errors; every event still goes to the instance (the UI).
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
         outcome.materialised += 1
@@ -101,6 +108,9 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
             outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
     if not result.success:
         outcome.error = "\n".join(_failure_messages(result)) or "run failed"
+        tail = captured.getvalue().splitlines()[-30:]
+        if tail:
+            log(f"[{location}] last lines of output:\n  " + "\n  ".join(tail))
     status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
     log(
         f"[{location}] {job_name}: {status} in {outcome.seconds:.1f}s, {outcome.materialised} assets, "

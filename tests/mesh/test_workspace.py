@@ -1,4 +1,4 @@
-"""The six (for now three) code locations load from workspace.yaml and form one lineage graph."""
+"""The six code locations load from workspace.yaml and form one lineage graph."""
 
 from __future__ import annotations
 
@@ -51,12 +51,29 @@ def test_cross_location_lineage(tmp_path: Path, monkeypatch) -> None:  # type: i
             if entry.load_error
         }
         assert not errors, errors
+        assert set(request.get_code_location_entries()) == {
+            "hr",
+            "inventory",
+            "procurement",
+            "sales",
+            "finance",
+            "mesh_orchestrator",
+        }
         graph = request.asset_graph
-        handoff = dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"])
-        owner = graph.get_repository_handle(handoff).location_name
-        assert owner == "mesh_orchestrator"
-        assert dg.AssetKey(["inventory", "gold", "item_catalogue"]) in graph.get(handoff).parent_keys
-        consumers = {k for k in graph.get(handoff).child_keys}
-        assert any(k.path[0] == "sales" for k in consumers), consumers
-        for key in consumers:
-            assert graph.get_repository_handle(key).location_name == "sales"
+        edges = [
+            ("inventory", "item_catalogue", "sales"),
+            ("inventory", "stock_levels", "finance"),
+            ("hr", "payroll_costs", "finance"),
+            ("hr", "rewards", "finance"),
+            ("procurement", "supplier_invoices", "finance"),
+            ("procurement", "suppliers", "finance"),
+            ("sales", "invoices", "finance"),
+            ("sales", "receivables", "finance"),
+        ]
+        for provider, product, consumer in edges:
+            handoff = dg.AssetKey(["mesh", "handoff", f"{provider}__{product}"])
+            assert graph.get_repository_handle(handoff).location_name == "mesh_orchestrator"
+            assert dg.AssetKey([provider, "gold", product]) in graph.get(handoff).parent_keys
+            consumers = graph.get(handoff).child_keys
+            assert consumers, f"nobody consumes {handoff.to_user_string()}"
+            assert {graph.get_repository_handle(k).location_name for k in consumers} == {consumer}

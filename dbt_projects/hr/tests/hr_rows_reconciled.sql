@@ -1,6 +1,6 @@
 -- hr_rows_reconciled: every payslip, timecard and award is either in a product's input or in
 -- quarantine_unknown_employees. Returns one row per feed whose counts do not add up.
-{{ config(meta={'dagster': {'ref': {'name': 'payroll_costs'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'quarantine_unknown_employees'}}}) }}
 
 with
 

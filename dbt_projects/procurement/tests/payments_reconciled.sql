@@ -1,6 +1,6 @@
 -- payments_reconciled: every supplier payment is either counted in the payables or quarantined.
 -- Returns one row (with the counts) when they do not add up.
-{{ config(meta={'dagster': {'ref': {'name': 'supplier_invoices'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'quarantine_unmatched_payments'}}}) }}
 
 with
 
