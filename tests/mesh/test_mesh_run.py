@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,12 +11,7 @@ import pytest
 from mesh_orchestrator.spec import load_all_specs
 from tests.mesh.conftest import mesh
 
-PRODUCTS = [
-    ("inventory", "item_catalogue"),
-    ("inventory", "stock_levels"),
-    ("sales", "invoices"),
-    ("sales", "revenue_by_day"),
-]
+PRODUCTS = [(domain, product) for domain, spec in load_all_specs().items() for product in spec.products]
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +39,66 @@ def test_every_product_is_published(clean_mesh: tuple[Path, str]) -> None:
 
 def test_summary_reports_each_location(clean_mesh: tuple[Path, str]) -> None:
     _, out = clean_mesh
-    for job in ("inventory__all_assets", "handoff__inventory", "sales__all_assets", "handoff__sales"):
-        assert job in out
-    assert out.index("inventory__all_assets") < out.index("sales__all_assets")
+    for domain in ("hr", "inventory", "procurement", "sales", "finance"):
+        assert f"{domain}__all_assets" in out and f"handoff__{domain}" in out
+    assert (
+        out.index("inventory__all_assets") < out.index("sales__all_assets") < out.index("finance__all_assets")
+    )
+    assert out.index("hr__all_assets") < out.index("finance__all_assets")
+    assert out.index("procurement__all_assets") < out.index("finance__all_assets")
+
+
+def test_summary_ends_with_a_balance_sheet_that_balances(clean_mesh: tuple[Path, str]) -> None:
+    data, out = clean_mesh
+    headline = out.split("RESULT: all gates passed")[1]
+    assert "Balance sheet at 2026-03-31 (finance.balance_sheet v1): total assets" in headline
+    assert headline.strip().splitlines()[0].endswith(": balances")
+    sheet = _port(data, "finance", "balance_sheet")
+    unbalanced = duckdb.sql(
+        f"SELECT scope FROM '{sheet}' GROUP BY scope HAVING sum(balance) FILTER (WHERE section = 'assets') "
+        "<> sum(balance) FILTER (WHERE section <> 'assets')"
+    ).fetchall()
+    assert unbalanced == []
+    scopes = {s for (s,) in duckdb.sql(f"SELECT DISTINCT scope FROM '{sheet}'").fetchall()}
+    assert {"company", "DEP-SAL", "DEP-OPS", "DEP-FIN"} <= scopes
+
+
+def test_finance_reconciles_to_every_provider_to_the_cent(clean_mesh: tuple[Path, str]) -> None:
+    data, _ = clean_mesh
+    ledger = _port(data, "finance", "general_ledger")
+    revenue = duckdb.sql(f"SELECT -sum(amount) FROM '{ledger}' WHERE account_id = '4000'").fetchall()[0][0]
+    invoiced = duckdb.sql(f"SELECT sum(net_amount) FROM '{_port(data, 'sales', 'invoices')}'").fetchall()[0][
+        0
+    ]
+    assert revenue == invoiced
+    payroll = duckdb.sql(
+        f"SELECT sum(amount) FROM '{ledger}' WHERE account_id IN ('6000', '6010')"
+    ).fetchall()[0][0]
+    cost = duckdb.sql(f"SELECT sum(total_cost) FROM '{_port(data, 'hr', 'payroll_costs')}'").fetchall()[0][0]
+    assert payroll == cost
+
+
+def test_no_personal_data_leaves_hr(clean_mesh: tuple[Path, str]) -> None:
+    data, _ = clean_mesh
+    employees = next((data / "landing" / "hr" / "employees").glob("*.csv"))
+    personal = duckdb.sql(
+        f"SELECT list(DISTINCT v) FROM (SELECT unnest([first_name || ' ' || last_name, email, national_id, "
+        f"bank_account, employee_id]) AS v FROM read_csv('{employees}', all_varchar=true))"
+    ).fetchall()[0][0]
+    assert len(personal) > 100
+    for domain, product in PRODUCTS:
+        path = _port(data, domain, product)
+        described = duckdb.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
+        columns = {name: kind for name, kind, *_ in described}
+        assert not {"employee_id", "email", "national_id", "bank_account", "birth_date"} & set(columns)
+        texts = [name for name, kind in columns.items() if kind == "VARCHAR"]
+        leaked = sum(
+            duckdb.execute(
+                f"SELECT count(*) FROM '{path}' WHERE \"{name}\" IN (SELECT unnest(?))", [personal]
+            ).fetchall()[0][0]
+            for name in texts
+        )
+        assert leaked == 0, f"{domain}.{product} carries personal data from hr"
 
 
 def test_invoices_are_priced_from_the_catalogue(clean_mesh: tuple[Path, str]) -> None:
@@ -63,6 +116,48 @@ def test_unknown_port_is_a_clear_error(clean_mesh: tuple[Path, str]) -> None:
     result = mesh(data, "port", "sales", "nothing", check=False)
     assert result.returncode == 2
     assert "sales.nothing has no published version" in result.stderr
+
+
+def _copy(data: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    return copy
+
+
+def test_an_unbalanced_manual_journal_stops_finance(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:
+    data = _copy(clean_mesh[0], tmp_path)
+    journals = data / "landing" / "finance" / "manual_journals"
+    (journals / "manual_zz_typo.csv").write_text(
+        "journal_id,line_number,entry_date,account_id,department_id,debit,credit,description\n"
+        "MJ-999999,1,2026-03-15,6200,DEP-FIN,1000.00,0.00,Office rent March\n"
+        "MJ-999999,2,2026-03-15,2400,DEP-FIN,0.00,100.00,Office rent March (typo)\n"
+    )
+    result = mesh(data, "run", "--domains", "finance", check=False)
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert (
+        "entry MJ-999999 (DEP-FIN) does not balance: debits 1000.00 vs credits 100.00, difference 900.00"
+        in out
+    )
+    assert "trial balance of period 2026-03-01 nets to 900.00, not 0.00" in out
+    assert "balance sheet of company at 2026-03-31" in out and "difference 900.00" in out
+    assert "finance.balance_sheet         not_run" in out
+    assert _port(data, "finance", "balance_sheet").name == "000001.parquet", "nothing half-done is published"
+
+
+def test_a_reconciliation_difference_names_provider_period_and_amount(
+    clean_mesh: tuple[Path, str], tmp_path: Path
+) -> None:
+    data = _copy(clean_mesh[0], tmp_path)
+    # Finance moves the end of March back by a day: entries of 31 March can no longer be posted.
+    (data / "landing" / "finance" / "fiscal_periods" / "periods_zz_correction.csv").write_text(
+        "period,period_end,status\n2026-03-01,2026-03-30,open\n"
+    )
+    result = mesh(data, "run", "--domains", "finance", check=False)
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "reconciled_to_sales" in out
+    assert "sales.invoices revenue 2026-03 (EUR): finance " in out and "difference -" in out
 
 
 def test_rerun_ingests_nothing_new(clean_mesh: tuple[Path, str]) -> None:
