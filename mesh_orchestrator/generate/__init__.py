@@ -3,10 +3,17 @@
 ``generate(data_dir, scale, seed)`` writes every feed of the known domains to
 ``<data_dir>/landing/<domain>/<feed>/`` as the source systems would drop them: same seed, scale
 and fault rate give byte-identical files. ``faults`` > 0 mixes in duplicates, malformed lines,
-bad types, missing keys, unknown SKUs and an unknown JSON key, so quarantine can be exercised.
+bad types, missing keys, unknown SKUs, unknown references (employees, invoices, purchase orders
+nobody issued), an unknown JSON key and one unparseable document per invoicing supplier, so
+quarantine can be exercised. The clean rows stay the same, except that an unknown SKU replaces a
+sales line, so its invoice's customer payments are smaller by that line.
 
-Domains register a generator in :data:`GENERATORS`; adding hr, procurement or finance means
-adding a module with a ``generate_<domain>(ctx) -> list[FeedReport]`` function and one entry.
+Domains register a generator in :data:`GENERATORS`; adding a domain means adding a module with a
+``generate_<domain>(ctx) -> list[FeedReport]`` function and one entry. Keys agree across domains
+because every domain derives what it shares from the seed alone, never from another domain's
+files: the item :func:`catalogue` (inventory, procurement, sales), hr's staff plan and
+departments, procurement's purchasing plan and inventory's opening stock (finance). So one
+domain generated alone gives the same files as generating all of them.
 """
 
 from __future__ import annotations
@@ -18,16 +25,23 @@ from pathlib import Path
 from mesh_orchestrator.generate.base import Context
 from mesh_orchestrator.generate.catalogue import Catalogue, catalogue
 from mesh_orchestrator.generate.faults import KINDS as FAULT_KINDS
+from mesh_orchestrator.generate.finance import generate_finance
+from mesh_orchestrator.generate.hr import generate_hr
 from mesh_orchestrator.generate.inventory import generate_inventory
+from mesh_orchestrator.generate.procurement import generate_procurement
 from mesh_orchestrator.generate.report import FeedReport, GenerationReport
 from mesh_orchestrator.generate.sales import generate_sales
 
 DomainGenerator = Callable[[Context], list[FeedReport]]
 
-#: Domain name -> generator, in the order they run (inventory's catalogue feeds sales).
+#: Domain name -> generator, in the order they run: providers before their consumers (finance,
+#: which uses the others' plans, last).
 GENERATORS: dict[str, DomainGenerator] = {
     "inventory": generate_inventory,
+    "hr": generate_hr,
+    "procurement": generate_procurement,
     "sales": generate_sales,
+    "finance": generate_finance,
 }
 
 __all__ = [
@@ -52,9 +66,14 @@ def generate(
 ) -> GenerationReport:
     """Write the sample landing files of ``domains`` (default: all) and report what was written.
 
-    ``scale`` 1 is about 200 items, 4,000 stock movements and 5,000 sales lines; volumes grow
-    linearly (items are capped at 20,000). ``faults`` is the share of rows, 0.0-1.0, that get a
-    faulty line. Existing files with the same names are overwritten; nothing is deleted.
+    ``scale`` 1 is about 200 items, 4,000 stock movements, 40 employees (with about 120
+    payslips and 2,500 timecards), 300 purchase order lines and 5,000 sales lines with about
+    2,100 customer payments (about one per order); volumes grow linearly (items are capped at
+    20,000, employees at 20,000, purchase order lines at about 1,000,000). Scale 2000 is 10
+    million sales lines.
+    Finance's files are a few dozen rows at any scale; its amounts grow with the others.
+    ``faults`` is the share of rows, 0.0-1.0, that get a faulty line. Existing files with the
+    same names are overwritten; nothing is deleted.
     """
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")

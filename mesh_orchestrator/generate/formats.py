@@ -91,6 +91,41 @@ def decimals(cents: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(integers(cents // 100), fraction, "")
 
 
+def signed_decimals(cents: np.ndarray) -> pa.Array:
+    """Amounts in cents that may be negative, e.g. ``-1234.50``."""
+    cents = np.asarray(cents, dtype=np.int64)
+    text = decimals(np.abs(cents))
+    return pc.if_else(pa.array(cents < 0), pc.binary_join_element_wise("-", text, ""), text)
+
+
+def grouped_decimals(cents: np.ndarray, thousands: str = ".", point: str = ",") -> pa.Array:
+    """Non-negative amounts the continental way, e.g. ``1.234.567,89`` (up to 10**15 units)."""
+    cents = np.asarray(cents, dtype=np.int64)
+    units = cents // 100
+    tail = fixed_width(len(cents), [point.encode(), (cents % 100, 2)])
+    text = pc.binary_join_element_wise(integers(units), tail, "")
+    sep = thousands.encode()
+    for groups in (1, 2, 3, 4):  # amounts with at least 3 * groups + 1 integer digits
+        big = units >= 10 ** (3 * groups)
+        if not big.any():
+            break
+        parts: list[Part] = []
+        for g in range(groups, 0, -1):
+            parts += [sep, (units // 10 ** (3 * (g - 1)) % 1000, 3)]
+        grouped = pc.binary_join_element_wise(
+            integers(units // 10 ** (3 * groups)), fixed_width(len(cents), parts), tail, ""
+        )
+        text = pc.if_else(pa.array(big), grouped, text)
+    return text
+
+
+def fixed_decimals(values: np.ndarray, places: int) -> pa.Array:
+    """Non-negative integers in units of 10**-places, e.g. micro-units as ``0.923456``."""
+    values = np.asarray(values, dtype=np.int64)
+    fraction = fixed_width(len(values), [b".", (values % 10**places, places)])
+    return pc.binary_join_element_wise(integers(values // 10**places), fraction, "")
+
+
 def pick(options: Sequence[str], index: np.ndarray) -> pa.Array:
     """Values looked up by position in a small list of options (categories, channels...)."""
     return pa.array(list(options), pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
@@ -149,6 +184,36 @@ def dates(seconds: np.ndarray, quote: bool = False) -> pa.Array:
         first = int(days.min())
         buf[:, len(q) : len(q) + 10] = _date_table(first, int(days.max()))[days - first]
     return from_matrix(buf)
+
+
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of days since 1970-01-01."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def dates_as(days: np.ndarray, pattern: str, quote: bool = False) -> pa.Array:
+    """Day numbers (days since 1970) in a strftime-like ``pattern`` of %Y, %m, %d and literals,
+    such as ``%d.%m.%Y``."""
+    year, month, day = ymd(days)
+    fields = {"Y": (year, 4), "m": (month, 2), "d": (day, 2)}
+    parts: list[Part] = [b'"'] if quote else []
+    rest = pattern
+    while rest:
+        if rest.startswith("%"):
+            parts.append(fields[rest[1]])
+            rest = rest[2:]
+        else:
+            literal = rest.split("%", 1)[0]
+            parts.append(literal.encode())
+            rest = rest[len(literal) :]
+    if quote:
+        parts.append(b'"')
+    return fixed_width(len(year), parts)
 
 
 def uuids(rng: np.random.Generator, n: int, quote: bool = False) -> pa.Array:

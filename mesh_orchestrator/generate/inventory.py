@@ -94,9 +94,30 @@ def _warehouses(ctx: Context) -> FeedReport:
     return writer.finish()
 
 
+#: Cost value of the opening stock per (seed, scale), kept when the movements are generated.
+_OPENING_VALUE: dict[tuple[int, int], int] = {}
+
+
+def opening_stock_cents(seed: int, scale: int) -> int:
+    """Value at unit cost, in cents, of the stock on hand when the period opens (the opening
+    receipts of every SKU and warehouse), from the same plan as the stock movements."""
+    key = (seed, scale)
+    if key not in _OPENING_VALUE:
+        moves = _movements(rng_for(seed, DOMAIN, "stock_movements"), seed, scale)
+        _OPENING_VALUE[key] = _opening_value(moves, seed, scale)
+    return _OPENING_VALUE[key]
+
+
+def _opening_value(moves: dict[str, np.ndarray], seed: int, scale: int) -> int:
+    opening = moves["opening"]
+    cost = catalogue(seed, scale).unit_cost_cents[moves["item"][opening]]
+    return int((moves["quantity"][opening] * cost).sum())
+
+
 def _stock_movements(ctx: Context) -> FeedReport:
     rng = rng_for(ctx.seed, DOMAIN, "stock_movements")
     moves = _movements(rng, ctx.seed, ctx.scale)
+    _OPENING_VALUE.setdefault((ctx.seed, ctx.scale), _opening_value(moves, ctx.seed, ctx.scale))
     plan = FaultPlan(
         "csv",
         ("movement_id",),

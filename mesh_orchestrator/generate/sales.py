@@ -1,16 +1,27 @@
-"""Sales: weekly distributor CSV batches and daily web order-line events (JSON Lines).
+"""Sales: weekly distributor CSV batches, daily web order-line events (JSON Lines) and the
+customer payments settled against the invoices.
 
 Volume is about 5,000 order lines per unit of scale over January-March 2026, 40% from three
 distributors and 60% from the web shop, app and marketplace. Every SKU comes from the shared
 :func:`catalogue`, so all sales lines can be priced (unless a fault says otherwise).
 Rows are generated one week at a time to keep memory flat at large scales.
+
+Every order is an invoice (invoice id = order id) whose total is priced exactly as the sales dbt
+project prices it (``int_order_lines_priced``), in integer cents: list price times quantity, less
+the discount rounded half away from zero to the cent. Lines whose SKU a fault replaced are not
+invoiced. Web shop and app orders are paid by card at checkout, marketplace orders by a payout
+7-14 days later, distributor orders by bank transfer 20-45 days later, some in two parts;
+payments after 2026-03-31 are not in the files (those invoices are still receivable).
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mesh_orchestrator.generate import formats as fmt
 from mesh_orchestrator.generate.base import Context, rng_for
@@ -41,6 +52,11 @@ HOURS = np.array(
 )
 DIST_LINES_PER_ORDER = 4.5  # 1 + Poisson(3.5)
 WEB_LINES_PER_ORDER = 1 / 0.6  # geometric(0.6)
+END = fmt.START + DAYS * fmt.DAY  # 2026-04-01 00:00:00: later payments are not written
+PAYMENT_METHODS = ("card", "bank_transfer", "marketplace_payout")
+CARD, BANK_TRANSFER, PAYOUT = range(3)
+DISTRIBUTOR, WEB = range(2)  # invoice id prefixes DO- and WO-
+SPLIT_SHARE = 0.25  # distributor invoices paid in two parts
 
 DISTRIBUTOR_COLUMNS = (
     "order_id",
@@ -63,10 +79,50 @@ WEB_COLUMNS = (
     "quantity",
     "discount_pct",
 )
+PAYMENT_COLUMNS = ("payment_id", "invoice_id", "paid_at", "amount", "method")
+
+
+@dataclass
+class _Payments:
+    """Planned payments, collected week by week: invoice prefix and number, time, cents, method."""
+
+    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+    def add(
+        self, prefix: int, number: np.ndarray, at: np.ndarray, cents: np.ndarray, method: np.ndarray
+    ) -> None:
+        self.parts.append((np.full(len(number), prefix, np.int8), number, at, cents, method.astype(np.int8)))
 
 
 def generate_sales(ctx: Context) -> list[FeedReport]:
-    return [_distributor_orders(ctx), _web_order_events(ctx)]
+    payments = _Payments()
+    return [
+        _distributor_orders(ctx, payments),
+        _web_order_events(ctx, payments),
+        _customer_payments(ctx, payments),
+    ]
+
+
+def _hundredths(discounts: tuple[str, ...]) -> np.ndarray:
+    """Discount percentages in hundredths of a percent; missing counts as 0 (as in dbt)."""
+    return np.array([0 if d in ("", "null") else round(float(d) * 100) for d in discounts], dtype=np.int64)
+
+
+def net_cents(
+    cat: Catalogue, skus: np.ndarray, quantity: np.ndarray, pct_hundredths: np.ndarray
+) -> np.ndarray:
+    """Net amount of order lines in cents, exactly as ``int_order_lines_priced`` computes it:
+    ``quantity * list_price - round(quantity * list_price * discount_pct * 0.01, 2)``."""
+    gross = quantity.astype(np.int64) * cat.list_price_cents[skus - 1]
+    discount = (gross * pct_hundredths + 5_000) // 10_000  # half away from zero (all positive)
+    return gross - discount
+
+
+def _totals(order: np.ndarray, net: np.ndarray, dropped: np.ndarray, orders: int) -> np.ndarray:
+    """Invoice total per order in cents; lines replaced by a fault are not invoiced."""
+    net = net.copy()
+    net[dropped] = 0
+    return np.bincount(order, weights=net, minlength=orders).round().astype(np.int64)
 
 
 def weeks() -> list[tuple[int, int]]:
@@ -98,7 +154,7 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, np.arange(len(order)) - starts[order] + 1
 
 
-def _distributor_orders(ctx: Context) -> FeedReport:
+def _distributor_orders(ctx: Context, payments: _Payments) -> FeedReport:
     cat = catalogue(ctx.seed, ctx.scale)
     plan = FaultPlan(
         "csv",
@@ -136,23 +192,47 @@ def _distributor_orders(ctx: Context) -> FeedReport:
         rows = np.argsort(dist[order], kind="stable")  # files are per distributor
         order, line = order[rows], line[rows]
         file_day = _iso(first + 7 - (3 + first) % 7)  # delivered the Monday after
+        skus = _skus(rng, cat, n)
+        quantity = np.minimum(rng.geometric(0.08, n), 50)
         columns = [
             fmt.ids("DO-", next_order + order, 7),
             fmt.integers(line),
             fmt.dates(fmt.START + day[order] * fmt.DAY),
             fmt.pick([d[0] for d in DISTRIBUTORS], dist[order]),
             fmt.ids("C-", customer[order], 6),
-            fmt.ids("SKU-", _skus(rng, cat, n), 5),
-            fmt.integers(np.minimum(rng.geometric(0.08, n), 50)),
+            fmt.ids("SKU-", skus, 5),
+            fmt.integers(quantity),
             fmt.pick(DISCOUNTS, discount[order]),
         ]
         names = [f"distributor_{d[0]}_{file_day}.csv" for d in DISTRIBUTORS]
-        writer.write(columns, dist[order], names)
+        dropped = writer.write(columns, dist[order], names)
+        net = net_cents(cat, skus, quantity, _hundredths(DISCOUNTS)[discount[order]])
+        total = _totals(order, net, dropped, orders)
+        # Bank transfers 20-45 days after the order date in office hours, some in two parts.
+        pay = rng_for(ctx.seed, DOMAIN, "customer_payments", "distributor_orders", week)
+        at = (
+            fmt.START
+            + (day + pay.integers(20, 46, orders)) * fmt.DAY
+            + pay.integers(8 * 3600, 18 * 3600, orders)
+        )
+        split = pay.random(orders) < SPLIT_SHARE
+        share = pay.integers(300, 701, orders)  # per mille of the total paid first
+        later = at + pay.integers(5, 21, orders) * fmt.DAY + pay.integers(-3600, 3600, orders)
+        number = next_order + np.arange(orders)
+        first_part = np.where(split, total * share // 1000, total)
+        payments.add(DISTRIBUTOR, number, at, first_part, np.full(orders, BANK_TRANSFER))
+        payments.add(
+            DISTRIBUTOR,
+            number[split],
+            later[split],
+            (total - first_part)[split],
+            np.full(int(split.sum()), BANK_TRANSFER),
+        )
         next_order += orders
     return writer.finish()
 
 
-def _web_order_events(ctx: Context) -> FeedReport:
+def _web_order_events(ctx: Context, payments: _Payments) -> FeedReport:
     cat = catalogue(ctx.seed, ctx.scale)
     plan = FaultPlan(
         "jsonl",
@@ -193,20 +273,80 @@ def _web_order_events(ctx: Context) -> FeedReport:
         clock = ((day * fmt.DAY + start) * 1000 + rng.integers(0, 1000, orders))[order] + (
             before - before[(np.cumsum(counts) - counts)[order]]
         )  # ms since the period start
+        checkout = clock[np.cumsum(counts) - 1] // 1000  # seconds since the period start
         rows = np.argsort(clock, kind="stable")  # by event time, then order and line
         order, line, clock = order[rows], line[rows], clock[rows]
+        event_ids = fmt.uuids(rng, n, quote=True)
+        channel = rng.choice(3, orders, p=CHANNEL_WEIGHTS)
+        customer = 100_000 + rng.integers(0, shoppers, orders)
+        skus = _skus(rng, cat, n)
+        quantity = rng.choice(5, n, p=WEB_QUANTITY_WEIGHTS) + 1
+        discount = rng.choice(4, orders, p=WEB_DISCOUNT_WEIGHTS)
         columns = [
-            fmt.uuids(rng, n, quote=True),
+            event_ids,
             fmt.timestamps(fmt.START + clock // 1000, sep=b"T", millis=clock % 1000, suffix=b"Z", quote=True),
-            fmt.pick([f'"{c}"' for c in CHANNELS], rng.choice(3, orders, p=CHANNEL_WEIGHTS)[order]),
+            fmt.pick([f'"{c}"' for c in CHANNELS], channel[order]),
             fmt.ids("WO-", next_order + order, 7, quote=True),
             fmt.integers(line),
-            fmt.ids("C-", 100_000 + rng.integers(0, shoppers, orders)[order], 6, quote=True),
-            fmt.ids("SKU-", _skus(rng, cat, n), 5, quote=True),
-            fmt.integers(rng.choice(5, n, p=WEB_QUANTITY_WEIGHTS) + 1),
-            fmt.pick(WEB_DISCOUNTS, rng.choice(4, orders, p=WEB_DISCOUNT_WEIGHTS)[order]),
+            fmt.ids("C-", customer[order], 6, quote=True),
+            fmt.ids("SKU-", skus, 5, quote=True),
+            fmt.integers(quantity),
+            fmt.pick(WEB_DISCOUNTS, discount[order]),
         ]
         names = [f"web_order_events_{_iso(d)}.jsonl" for d in range(first, stop)]
-        writer.write(columns, day[order] - first, names)
+        dropped = writer.write(columns, day[order] - first, names)
+        net = net_cents(cat, skus, quantity, _hundredths(WEB_DISCOUNTS)[discount[order]])
+        total = _totals(order, net, dropped, orders)
+        # Card payments at checkout; marketplace payouts 7-14 days later, early in the morning.
+        pay = rng_for(ctx.seed, DOMAIN, "customer_payments", "web_order_events", week)
+        card_at = fmt.START + checkout + pay.integers(2, 30, orders)
+        payout_day = (checkout // fmt.DAY) + pay.integers(7, 15, orders)
+        payout_at = fmt.START + payout_day * fmt.DAY + pay.integers(2 * 3600, 5 * 3600, orders)
+        marketplace = channel == CHANNELS.index("marketplace")
+        payments.add(
+            WEB,
+            next_order + np.arange(orders),
+            np.where(marketplace, payout_at, card_at),
+            total,
+            np.where(marketplace, PAYOUT, CARD),
+        )
         next_order += orders
+    return writer.finish()
+
+
+def _customer_payments(ctx: Context, payments: _Payments) -> FeedReport:
+    """Payments settled by 2026-03-31, by time; one file per month."""
+    plan = FaultPlan(
+        "csv",
+        ("payment_id",),
+        {
+            "amount": ("n/a", "12.5.0"),
+            "paid_at": ("2026-02-30 10:00:00", "yesterday"),
+            "method": ("cash", "paypal"),
+        },
+        unknown_refs={"invoice_id": "DO-99", "payment_id": "CP-99"},
+    )
+    writer = FeedWriter(ctx, DOMAIN, "customer_payments", PAYMENT_COLUMNS, plan)
+    prefix, number, at, cents, method = (np.concatenate(a) for a in zip(*payments.parts, strict=True))
+    payments.parts.clear()
+    settled = at < END
+    prefix, number, at, cents, method = (a[settled] for a in (prefix, number, at, cents, method))
+    order = np.lexsort((number, prefix, at))
+    prefix, number, at, cents, method = (a[order] for a in (prefix, number, at, cents, method))
+    # Ids are given before invoices that a fault left without a priced line are left out, so
+    # faults do not renumber the clean payments.
+    ids = np.arange(1, len(at) + 1)
+    paid = cents > 0
+    ids, prefix, number, at, cents, method = (a[paid] for a in (ids, prefix, number, at, cents, method))
+    bounds = np.searchsorted(at, [fmt.START + d * fmt.DAY for d in (0, 31, 59, 90)])
+    for month, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        web = pa.array(prefix[lo:hi] == WEB)
+        columns = [
+            fmt.ids("CP-", ids[lo:hi], 8),
+            pc.if_else(web, fmt.ids("WO-", number[lo:hi], 7), fmt.ids("DO-", number[lo:hi], 7)),
+            fmt.timestamps(at[lo:hi]),
+            fmt.decimals(cents[lo:hi]),
+            fmt.pick(PAYMENT_METHODS, method[lo:hi]),
+        ]
+        writer.write(columns, np.zeros(hi - lo, dtype=np.int64), [f"customer_payments_2026-0{month + 1}.csv"])
     return writer.finish()

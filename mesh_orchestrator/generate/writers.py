@@ -17,20 +17,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mesh_orchestrator.generate.base import Context, rng_for
-from mesh_orchestrator.generate.faults import FaultPlan, inject
+from mesh_orchestrator.generate.faults import UNKNOWN_REFERENCE, FaultPlan, inject
 from mesh_orchestrator.generate.report import FeedReport
 
 CARRY_LINES = 64
 
 
-def render(fmt: str, names: Sequence[str], columns: Sequence[pa.Array]) -> pa.Array:
+def render(fmt: str, names: Sequence[str], columns: Sequence[pa.Array], delimiter: str = ",") -> pa.Array:
     """One line per row, newline included; JSON objects keep the column order of ``names``."""
     pieces: list[pa.Array | str] = []
     for i, (name, column) in enumerate(zip(names, columns, strict=True)):
         if fmt == "jsonl":
             pieces.append(("{" if i == 0 else ", ") + f'"{name}": ')
         elif i:
-            pieces.append(",")
+            pieces.append(delimiter)
         pieces.append(column)
     pieces.append("}\n" if fmt == "jsonl" else "\n")
     lines = pc.binary_join_element_wise(*pieces, "")
@@ -56,29 +56,36 @@ class FeedWriter:
         # Faults draw from their own stream so the clean rows do not depend on the fault rate.
         self.rng = rng_for(ctx.seed, domain, feed, "faults")
         self.carry: list[str] = []
+        self.serial = 0  # unknown references written so far
 
-    def write(self, columns: Sequence[pa.Array], files: np.ndarray, file_names: Sequence[str]) -> None:
-        """Write one chunk: rows sorted by file (``files`` = index into ``file_names``)."""
-        lines = render(self.plan.fmt, self.names, columns)
+    def write(self, columns: Sequence[pa.Array], files: np.ndarray, file_names: Sequence[str]) -> np.ndarray:
+        """Write one chunk: rows sorted by file (``files`` = index into ``file_names``).
+
+        Returns the chunk's rows that were replaced by a faulty line (unknown SKUs), which
+        downstream figures must leave out; empty without faults.
+        """
+        lines = render(self.plan.fmt, self.names, columns, self.plan.delimiter)
         files = np.asarray(files, dtype=np.int64)
+        dropped = np.zeros(0, dtype=np.int64)
         if self.ctx.faults > 0:
-            lines, files = self._with_faults(columns, lines, files, len(file_names))
+            lines, files, dropped = self._with_faults(columns, lines, files, len(file_names))
         bounds = np.searchsorted(files, np.arange(len(file_names) + 1))
         if len(lines):
             offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
             data = memoryview(lines.buffers()[2])
         else:
             offsets, data = np.zeros(1, dtype=np.int32), memoryview(b"")
-        header = (",".join(self.names) + "\n").encode() if self.plan.fmt == "csv" else b""
+        header = (self.plan.delimiter.join(self.names) + "\n").encode() if self.plan.fmt == "csv" else b""
         for i, name in enumerate(file_names):
             start, stop = offsets[bounds[i]], offsets[bounds[i + 1]]
-            _write_file(self.folder / name, header, data[start:stop])
+            write_file(self.folder / name, header, data[start:stop])
             self.report.files += 1
         self.report.rows += len(lines)
+        return dropped
 
     def _with_faults(
         self, columns: Sequence[pa.Array], lines: pa.Array, files: np.ndarray, n_files: int
-    ) -> tuple[pa.Array, np.ndarray]:
+    ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         first = self.report.files == 0
         found = inject(
             self.rng,
@@ -91,13 +98,16 @@ class FeedWriter:
             n_files,
             self.carry,
             first,
+            self.serial,
         )
+        self.serial += found.counts[UNKNOWN_REFERENCE]
         self.report.faults.update(found.counts)
         if len(lines):
             sample = self.rng.integers(0, len(lines), min(CARRY_LINES, len(lines)))
             self.carry = lines.take(pa.array(sample)).to_pylist()
+        dropped = np.asarray(found.dropped, dtype=np.int64)
         if not found.lines:
-            return lines, files
+            return lines, files, dropped
         every = pa.concat_arrays([lines, pa.array(found.lines, pa.string())])
         all_files = np.concatenate([files, np.asarray(found.files, dtype=np.int64)])
         positions = np.concatenate([np.arange(len(lines), dtype=np.float64), found.positions])
@@ -105,14 +115,15 @@ class FeedWriter:
         keep[found.dropped] = False
         kept = np.flatnonzero(keep)
         order = kept[np.lexsort((positions[kept], all_files[kept]))]
-        return every.take(pa.array(order)), all_files[order]
+        return every.take(pa.array(order)), all_files[order], dropped
 
     def finish(self) -> FeedReport:
         self.ctx.say(self.report.line())
         return self.report
 
 
-def _write_file(path: Path, header: bytes, body: memoryview) -> None:
+def write_file(path: Path, header: bytes, body: memoryview | bytes) -> None:
+    """Write ``header`` and ``body`` via a ``.part`` file, renamed when complete."""
     partial = path.with_name(path.name + ".part")
     with partial.open("wb") as handle:
         handle.write(header)
