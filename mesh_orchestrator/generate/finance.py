@@ -43,6 +43,7 @@ ACCOUNTS = (
     ("2400", "Other accrued liabilities", "liability", "Other liabilities"),
     ("3000", "Share capital", "equity", "Share capital"),
     ("3100", "Retained earnings", "equity", "Retained earnings"),
+    ("3900", "Profit for the period", "equity", "Profit for the period"),
     ("4000", "Revenue", "revenue", "Revenue"),
     ("5000", "Cost of goods sold", "expense", "Cost of sales"),
     ("5100", "Inventory adjustments", "expense", "Cost of sales"),

@@ -384,7 +384,7 @@ def test_finance_reference_data(clean: Root) -> None:
     root, _ = clean
     chart = records(root, "finance", "chart_of_accounts")
     assert [a["account_id"] for a in chart] == [
-        "1000", "1100", "1200", "1900", "2000", "2300", "2310", "2400", "3000", "3100",
+        "1000", "1100", "1200", "1900", "2000", "2300", "2310", "2400", "3000", "3100", "3900",
         "4000", "5000", "5100", "6000", "6010", "6100", "6200", "7100",
     ]  # fmt: skip
     assert _by(chart, "account_id")["2310"] == {

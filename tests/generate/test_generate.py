@@ -102,7 +102,7 @@ def test_layout_and_report(clean: tuple[Path, GenerationReport]) -> None:
     assert rows["departments"] == 7 and rows["employees"] == 40 and rows["suppliers"] == 4
     assert 100 <= rows["payroll_runs"] <= 120  # at most 40 employees x 3 months
     assert 250 < rows["purchase_orders"] < 350
-    assert rows["chart_of_accounts"] == 18 and rows["fiscal_periods"] == 3 and rows["exchange_rates"] == 12
+    assert rows["chart_of_accounts"] == 19 and rows["fiscal_periods"] == 3 and rows["exchange_rates"] == 12
     assert "sales/customer_payments" in report.summary()
 
 
