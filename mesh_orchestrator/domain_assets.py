@@ -19,7 +19,12 @@ NO_ROWS_QUARANTINED = "no_rows_quarantined"
 def feed_schema(feed: FeedSpec) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(c.name, c.type, constraints=dg.TableColumnConstraints(nullable=not c.required))
+            dg.TableColumn(
+                c.name,
+                c.type,
+                constraints=dg.TableColumnConstraints(nullable=not c.required),
+                tags={"pii": "true"} if c.pii else {},
+            )
             for c in feed.columns
         ]
     )
@@ -33,7 +38,7 @@ def landing_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         key=key,
         group_name=names.group_name(spec.name, "landing"),
         owners=[spec.owner],
-        tags=names.tags(spec.name, "landing"),
+        tags=names.tags(spec.name, "landing", pii=feed.has_pii),
         kinds={"duckdb", feed.format},
         pool=names.pool(spec.name),
         description=f"{feed.description} Files in {folder}, each ingested once by content hash.",
@@ -83,7 +88,7 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         deps=[names.asset_key(spec.name, "landing", feed.name)],
         group_name=names.group_name(spec.name, "bronze"),
         owners=[spec.owner],
-        tags=names.tags(spec.name, "bronze"),
+        tags=names.tags(spec.name, "bronze", pii=feed.has_pii),
         kinds={"duckdb"},
         pool=names.pool(spec.name),
         description=f"{feed.description} Typed, de-duplicated on {', '.join(feed.key)}; "

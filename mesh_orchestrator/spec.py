@@ -30,6 +30,7 @@ class ColumnSpec:
     type: str
     required: bool = False
     allowed: tuple[str, ...] | None = None
+    pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class FeedSpec:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def has_pii(self) -> bool:
+        """Whether any column holds personal data (tags the feed's assets ``pii: true``)."""
+        return any(c.pii for c in self.columns)
 
     @property
     def is_mapped(self) -> bool:
@@ -156,7 +162,7 @@ class _Reader:
 
 def _column(r: _Reader, raw: Any, where: str) -> ColumnSpec:
     data = r.mapping(raw, where)
-    r.unknown_keys(data, {"name", "type", "required", "allowed", "description"}, f"{where}.")
+    r.unknown_keys(data, {"name", "type", "required", "allowed", "description", "pii"}, f"{where}.")
     name = r.name(r.require(data, "name", f"{where}."), f"{where}.name")
     col_type = normalise_type(r.require(data, "type", f"{where}."))
     if col_type is None:
@@ -173,6 +179,7 @@ def _column(r: _Reader, raw: Any, where: str) -> ColumnSpec:
         type=col_type,
         required=bool(data.get("required", False)),
         allowed=tuple(str(v) for v in allowed) if allowed else None,
+        pii=bool(data.get("pii", False)),
     )
 
 
