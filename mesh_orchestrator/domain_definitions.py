@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from mesh_orchestrator import names
-from mesh_orchestrator.dbt import build_dbt_assets, dbt_project
+from mesh_orchestrator.dbt import MeshDbtCliResource, build_dbt_assets, dbt_project
 from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
 from mesh_orchestrator.environment import ensure_environment
 from mesh_orchestrator.spec import DomainSpec, load_domain_spec
 from mesh_orchestrator.sql_checks import build_sql_checks
 
 
-def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], DbtCliResource]:
+def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], MeshDbtCliResource]:
     project = dbt_project(spec)
     assets: list[dg.AssetsDefinition] = []
     for feed in spec.feeds:
         assets += [landing_asset(spec, feed), bronze_asset(spec, feed)]
     assets.append(build_dbt_assets(spec, project))
-    return assets, DbtCliResource(project_dir=project)
+    return assets, MeshDbtCliResource(project_dir=project)  # type: ignore[arg-type]  # accepts a DbtProject
 
 
 def build_domain_definitions(domain: str) -> dg.Definitions:
