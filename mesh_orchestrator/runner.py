@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,8 +85,8 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
             instance=instance,
             raise_on_error=False,
             tags={"mesh/started_by": "mesh run", "mesh/location": location},
-            # The console shows warnings and errors; every event still goes to the instance (the UI).
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            # Failures are reported in the summary (the full events and stack traces are in the UI).
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
     for event in result.get_asset_materialization_events():
@@ -129,10 +130,23 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
         if data.user_failure_data is not None and data.user_failure_data.description:
             messages.append(data.user_failure_data.description)
         elif data.error is not None:
-            messages.append(data.error.message.strip().splitlines()[0])
+            messages.append(_error_summary(data.error.message))
         else:
             messages.append(event.message or "step failed")
     return messages
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_ERRORS = "Errors parsed from dbt logs:"
+
+
+def _error_summary(message: str) -> str:
+    """An error's first line; for a failed dbt build, the failures dbt reported."""
+    text = _ANSI.sub("", message).strip()
+    if _DBT_ERRORS in text:
+        reported = [line.strip() for line in text.split(_DBT_ERRORS, 1)[1].splitlines() if line.strip()]
+        return "dbt build failed: " + "; ".join(reported[:12])
+    return text.splitlines()[0] if text else "step failed"
 
 
 def _handoff_outcomes(spec: DomainSpec, step: StepOutcome) -> list[ProductOutcome]:

@@ -131,6 +131,7 @@ AWARD_TYPES = ("spot_award", "long_service", "sales_bonus", "innovation")
 AWARD_AMOUNTS = ((50, 500, 25), (250, 1_000, 250), (500, 2_000, 50), (200, 1_500, 50))
 UNKNOWN_EMPLOYEE = "E-9"  # employee numbers 9,000,001 and up are never issued
 
+MIN_DEPARTMENT_SIZE = 3
 DEPARTMENT_COLUMNS = ("department_id", "department_name", "cost_centre")
 EMPLOYEE_COLUMNS = (
     "employee_id",
@@ -201,8 +202,20 @@ def staff(seed: int, scale: int) -> Staff:
     hire = hire + _to_weekday(hire)
     hire.sort()  # employee numbers follow the hiring date
     department = rng.choice(len(DEPARTMENTS), size=n, p=[d[3] for d in DEPARTMENTS])
-    if n >= len(DEPARTMENTS):  # every department has someone
-        department[rng.choice(n, size=len(DEPARTMENTS), replace=False)] = np.arange(len(DEPARTMENTS))
+    # Every department has at least MIN_DEPARTMENT_SIZE long-serving people (moved from the
+    # largest department), so hr's department-level products never describe one person.
+    anchors: list[int] = []
+    for d in range(len(DEPARTMENTS)):
+        staff = [int(i) for i in np.flatnonzero((department == d) & (hire < FIRST_DAY))]
+        while len(staff) < MIN_DEPARTMENT_SIZE:
+            largest = int(np.bincount(department, minlength=len(DEPARTMENTS)).argmax())
+            movable = np.flatnonzero((department == largest) & (hire < FIRST_DAY))
+            movable = movable[~np.isin(movable, anchors)]
+            if largest == d or not len(movable):
+                break
+            department[movable[0]] = d
+            staff.append(int(movable[0]))
+        anchors += staff[:MIN_DEPARTMENT_SIZE]
     title = np.zeros(n, dtype=np.int64)
     base = np.zeros(n)
     for d, (*_, titles) in enumerate(DEPARTMENTS):
@@ -214,6 +227,7 @@ def staff(seed: int, scale: int) -> Staff:
     birth = hire - (age_at_hire * 36_525) // 100 - rng.integers(0, 365, n)
     leaving = (rng.random(n) < 0.04) & (hire < MONTH_DAYS[1])
     termination = np.where(leaving, rng.integers(MONTH_DAYS[1], MONTH_DAYS[3], n), -1)
+    termination[anchors] = -1
     return Staff(np.arange(1, n + 1), department, title, salary, hire, termination, birth)
 
 

@@ -54,3 +54,17 @@ def test_failed_domain_run_stops_its_consumers(monkeypatch: pytest.MonkeyPatch) 
     assert ran == ["shop__all_assets"]
     assert "till" in summary.skipped and not summary.success
     assert [p.status for p in summary.products] == ["not_run"]
+
+
+def test_a_failed_dbt_build_is_summarised_by_what_dbt_reported() -> None:
+    from mesh_orchestrator.runner import _error_summary
+
+    message = (
+        "The dbt CLI process with command\n\n`dbt build --select fqn:*`\n\nfailed with exit code `1`.\n\n"
+        "Errors parsed from dbt logs:\n\n37 of 39 FAIL 21 payroll_groups_anonymous .... "
+        "[\x1b[31mFAIL 21\x1b[0m in 0.06s]\n\n\x1b[31mFailure in test payroll_groups_anonymous\x1b[0m\n"
+    )
+    summary = _error_summary(message)
+    assert summary.startswith("dbt build failed: 37 of 39 FAIL 21 payroll_groups_anonymous")
+    assert "Failure in test payroll_groups_anonymous" in summary and "\x1b" not in summary
+    assert _error_summary("KeyError: 'x'\nTraceback ...") == "KeyError: 'x'"
