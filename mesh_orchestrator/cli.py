@@ -47,6 +47,16 @@ def _demo(args: argparse.Namespace) -> int:
     return _run(args)
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mesh_orchestrator.benchmark import run_benchmark
+
+    folder = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
+    result = run_benchmark(args.scale, args.seed, folder, skip_floor=args.skip_floor)
+    return 0 if result.mesh.success else 1
+
+
 def _port(args: argparse.Namespace) -> int:
     from mesh_orchestrator.ports import require_current
 
@@ -81,6 +91,14 @@ def _contracts_sync_dbt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_diff(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.contract_diff import diff_contracts, format_diff
+
+    diffs = diff_contracts(args.base)
+    print(format_diff(diffs, args.base))
+    return 1 if any(d.unannounced for d in diffs) else 0
+
+
 def _ui(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     from mesh_orchestrator.paths import REPO_ROOT
@@ -112,8 +130,8 @@ def parser() -> argparse.ArgumentParser:
             "--faults",
             type=float,
             default=0.0,
-            help="share of rows made faulty: duplicates, malformed lines, bad types, "
-            "missing keys, unknown SKUs (default 0)",
+            help="share of rows made faulty: duplicates, malformed lines, bad types, missing keys, "
+            "unknown references (SKUs, employees, invoices), one broken file per supplier (default 0)",
         )
 
     gen = sub.add_parser("generate", help="write landing files for every domain")
@@ -129,6 +147,23 @@ def parser() -> argparse.ArgumentParser:
     data_options(demo)
     demo.set_defaults(func=_demo, domains=None)
 
+    bench = sub.add_parser(
+        "benchmark",
+        help="generate data at a scale, run the whole mesh, print time, memory and rows against "
+        "the design targets",
+    )
+    bench.add_argument("--scale", type=int, default=1, help="1 = the small sample (default)")
+    bench.add_argument("--seed", type=int, default=42, help="(default 42)")
+    bench.add_argument(
+        "--data-dir",
+        help="benchmark folder, wiped first (default: <data>/benchmark/scale-<N>); an existing "
+        "folder must be empty or hold the marker of a previous benchmark",
+    )
+    bench.add_argument(
+        "--skip-floor", action="store_true", help="do not replay the SQL on DuckDB alone (no ratio)"
+    )
+    bench.set_defaults(func=_benchmark)
+
     port = sub.add_parser("port", help="print the path of a product's current published version")
     port.add_argument("domain")
     port.add_argument("product")
@@ -142,6 +177,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sync_dbt.add_argument("--check", action="store_true", help="only report files that are out of date")
     sync_dbt.set_defaults(func=_contracts_sync_dbt)
+    diff = contracts_sub.add_parser(
+        "diff", help="classify every contract change since a git revision; fail on unannounced breaking ones"
+    )
+    diff.add_argument(
+        "--base", default="origin/main", help="git revision to compare with (default origin/main)"
+    )
+    diff.set_defaults(func=_contracts_diff)
 
     ui = sub.add_parser("ui", help="open the Dagster UI with all code locations")
     ui.add_argument("--host", default="127.0.0.1")

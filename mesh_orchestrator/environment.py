@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from mesh_orchestrator.paths import DATA_DIR_ENV, dagster_home, data_dir
+from mesh_orchestrator.storage import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 TELEMETRY_OFF = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -31,6 +32,7 @@ concurrency:
 def ensure_environment() -> None:
     """Export the absolute data folder and switch telemetry off (idempotent)."""
     os.environ[DATA_DIR_ENV] = str(data_dir())
+    os.environ.setdefault(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
 

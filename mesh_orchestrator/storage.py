@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,14 @@ from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.paths import warehouse_path
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
+#: DuckDB's memory ceiling per process (it spills to disk beyond it); dbt's profiles read the same
+#: variable. DuckDB's own default is 80 % of the machine's memory.
+MEMORY_LIMIT_ENV = "MESH_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+def memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
 class DatabaseLockedError(MeshError):
@@ -31,7 +40,7 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float = 30.0) -> 
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
         except duckdb.IOException as exc:
             if not is_lock_error(exc) or time.monotonic() >= deadline:
                 if is_lock_error(exc):

@@ -1,0 +1,215 @@
+"""The pure parts of ``mesh benchmark``: folder guard, manifest order, SQL, figures and report.
+
+Not a timed test: nothing here runs the mesh or measures anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mesh_orchestrator import benchmark as bm
+from mesh_orchestrator.paths import REPO_ROOT
+
+
+def test_fresh_folder_gets_a_marker_and_a_marked_folder_is_wiped(tmp_path: Path) -> None:
+    folder = bm.prepare_folder(tmp_path / "bench" / "scale-3")
+    assert (folder / bm.MARKER).is_file() and folder.is_absolute()
+    (folder / "landing").mkdir()
+    (folder / "landing" / "old.csv").write_text("x\n")
+    again = bm.prepare_folder(folder)
+    assert again == folder
+    assert sorted(p.name for p in folder.iterdir()) == [bm.MARKER], "the previous run is wiped"
+
+
+def test_empty_folder_is_used(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert (bm.prepare_folder(tmp_path / "empty") / bm.MARKER).is_file()
+
+
+def test_refuses_to_wipe_a_folder_without_the_marker(tmp_path: Path) -> None:
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(bm.BenchmarkFolderError, match=r"no \.mesh-benchmark marker"):
+        bm.prepare_folder(folder)
+    assert (folder / "keep.txt").read_text() == "mine"
+
+
+def test_refuses_the_repository_and_its_parents() -> None:
+    for folder in (REPO_ROOT, REPO_ROOT.parent):
+        with pytest.raises(bm.BenchmarkFolderError, match="holds the repository"):
+            bm.prepare_folder(folder)
+
+
+def test_refuses_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    with pytest.raises(bm.BenchmarkFolderError, match="not a folder"):
+        bm.prepare_folder(tmp_path / "f")
+
+
+def _model(name: str, *deps: str, materialized: str = "table", schema: str = "silver") -> dict:
+    return {
+        "resource_type": "model",
+        "name": name,
+        "database": "shop",
+        "schema": schema,
+        "alias": name,
+        "relation_name": f'"shop"."{schema}"."{name}"',
+        "config": {"materialized": materialized},
+        "depends_on": {"nodes": list(deps)},
+        "compiled_code": f"select 1 as {name}",
+    }
+
+
+def test_models_in_dependency_order_sources_and_tests_ignored() -> None:
+    nodes = {
+        "model.shop.gold_z": _model("gold_z", "model.shop.int_b", "model.shop.stg_a", schema="gold"),
+        "model.shop.int_b": _model("int_b", "model.shop.stg_a", "source.shop.ports.x"),
+        "model.shop.stg_a": _model("stg_a", "source.shop.bronze.orders", materialized="view"),
+        "model.shop.aaa": _model("aaa"),
+        "test.shop.not_null": {"resource_type": "test", "depends_on": {"nodes": ["model.shop.gold_z"]}},
+    }
+    order = bm.model_order(nodes)
+    assert order == ["model.shop.aaa", "model.shop.stg_a", "model.shop.int_b", "model.shop.gold_z"]
+
+
+def test_cyclic_models_are_an_error() -> None:
+    nodes = {"model.s.a": _model("a", "model.s.b"), "model.s.b": _model("b", "model.s.a")}
+    with pytest.raises(ValueError, match="cyclic"):
+        bm.model_order(nodes)
+
+
+def test_statements_keep_the_materialisation_and_relation() -> None:
+    view = _model("stg_a", materialized="view")
+    view["compiled_code"] = "select 1 as a -- trailing comment\n;"
+    assert bm.model_statement(view) == (
+        'CREATE OR REPLACE VIEW "shop"."silver"."stg_a" AS (\nselect 1 as a -- trailing comment\n)'
+    )
+    table = bm.model_statement(_model("t"))
+    assert table == 'CREATE OR REPLACE TABLE "shop"."silver"."t" AS (\nselect 1 as t\n)'
+    assert bm.model_statement(_model("e", materialized="ephemeral")) is None
+    test = {"compiled_code": "select * from x where y is null"}
+    assert bm.dbt_test_statement(test) == (
+        "SELECT count(*) FROM (\nselect * from x where y is null\n) dbt_internal_test"
+    )
+
+
+def test_replayed_statements_run_on_duckdb_under_the_compiled_database_name(tmp_path: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "shop.duckdb"))  # the file's stem is the database name
+    con.execute('CREATE SCHEMA "shop"."silver"')
+    nodes = {"model.shop.a": _model("a"), "model.shop.b": _model("b", "model.shop.a", materialized="view")}
+    nodes["model.shop.b"]["compiled_code"] = 'select a + 1 as b from "shop"."silver"."a"'
+    for node_id in bm.model_order(nodes):
+        statement = bm.model_statement(nodes[node_id])
+        assert statement is not None
+        con.execute(statement)
+    assert con.execute("select b from silver.b").fetchall() == [(2,)]
+
+
+def test_step_phases() -> None:
+    assert bm.step_phase("sales__landing__web_order_events") == "landing"
+    assert bm.step_phase("sales__bronze__web_order_events") == "bronze"
+    assert bm.step_phase("sales_dbt") == "dbt"
+    assert bm.step_phase("mesh__handoff__sales__invoices") == "handoff"
+    assert bm.step_phase("finance_gold_general_ledger_journal_entries_balanced") == "checks"
+
+
+def test_proc_stat_parsing_survives_odd_command_names() -> None:
+    tail = ["S", "17"] + ["0"] * 19 + ["123", "0"]  # fields 3 (state), 4 (ppid) ... 24 (rss)
+    assert bm.parse_proc_stat("4242 (dbt (worker) x) " + " ".join(tail)) == (17, 123)
+
+
+def test_process_tree_of_this_process() -> None:
+    import os
+
+    tree = bm.process_tree_rss(os.getpid())
+    if tree is None:
+        pytest.skip("no /proc on this platform")
+    assert tree[os.getpid()] > 0
+
+
+def _result(scale: int = 2000, gx: float = 10.0, floor_seconds: float = 80.0) -> bm.BenchmarkResult:
+    mesh = bm.MeshMeasure(
+        seconds=100.0,
+        runs=[
+            bm.RunTiming(
+                "shop",
+                "shop__all_assets",
+                "shop",
+                True,
+                60.0,
+                assets=5,
+                rows=1_000,
+                phases={"landing": 10.0, "bronze": 5.0, "dbt": 40.0},
+            ),
+            bm.RunTiming(
+                "mesh",
+                "handoff__shop",
+                "shop",
+                True,
+                30.0,
+                assets=1,
+                rows=10,
+                phases={"handoff": 29.0},
+                gx_seconds=gx,
+            ),
+        ],
+        skipped={"till": "input(s) failed their gate: shop.items"},
+        success=False,
+        failures=["shop.items: gate_failed"],
+        peak_self_mib=900.0,
+        peak_children_mib=900.0,
+        peak_tree_mib=1200.0,
+        peak_child_sampled_mib=300.0,
+    )
+    floor = bm.FloorMeasure(
+        domains=[bm.FloorDomain("shop", {"landing": floor_seconds / 2, "models": floor_seconds / 2})],
+        skipped={},
+        compile_seconds=3.0,
+        peak_self_mib=500.0,
+    )
+    return bm.BenchmarkResult(scale, 42, "/tmp/b", 2, 5.0, {"shop": 1_000, "till": 0}, mesh, floor)
+
+
+def test_figures_and_targets() -> None:
+    result = _result()
+    assert result.ratio == pytest.approx(1.25)
+    assert result.gx_share == pytest.approx(0.10)
+    assert result.mesh.peak_mib == 1200.0
+    verdicts = {k: v["verdict"] for k, v in bm.targets(result).items()}
+    assert verdicts == {"mesh_over_floor": "OK", "peak_mib": "OK", "gx_share": "OK"}
+    over = bm.targets(_result(gx=20.0, floor_seconds=50.0))
+    assert over["mesh_over_floor"]["verdict"] == "OVER" and over["gx_share"]["verdict"] == "OVER"
+    assert "sample_scale_seconds" in bm.targets(_result(scale=1))
+    assert bm.targets(_result(scale=1))["sample_scale_seconds"]["verdict"] == "OVER"  # 100 s > 60 s
+
+
+def test_json_round_trip_of_the_child_measures() -> None:
+    from dataclasses import asdict
+
+    result = _result()
+    assert bm.MeshMeasure.from_json(asdict(result.mesh)) == result.mesh
+    assert result.floor is not None
+    assert bm.FloorMeasure.from_json(asdict(result.floor)) == result.floor
+    figures = result.to_json()["figures"]
+    assert figures["mesh_over_floor"] == 1.25 and figures["targets"]["peak_mib"]["verdict"] == "OK"
+
+
+def test_report_shows_runs_floor_targets_and_what_is_missing() -> None:
+    text = bm.format_summary(_result())
+    assert "handoff__shop" in text and "shop__all_assets" in text
+    assert "(skipped)" in text and "till" in text
+    assert "mesh/floor   1.25   target <= 1.5      OK" in text
+    assert "share  10.0%" in text
+    assert "1,200 MiB" in text
+    assert "gates: FAILED" in text and "shop.items: gate_failed" in text
+    assert "no landing data generated for: till" in text
+    assert "sample scale" not in text, "the 60 s target is shown at scale 1 only"
+    assert "sample scale" in bm.format_summary(_result(scale=1))
+    no_floor = _result()
+    no_floor.floor = None
+    assert "DuckDB-only floor                   skipped" in bm.format_summary(no_floor)
