@@ -9,18 +9,14 @@ for DECIMAL precision and scale where pandas dtypes are not.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from mesh_orchestrator import sql
 from mesh_orchestrator.contracts import Contract
 
 SAMPLE_ROWS = 5
-#: Rows validated at once: bounds the pandas copy GX works on (about 200 MB per million rows).
-CHUNK_ROWS = 2_000_000
 
 _ARROW_TYPES = {
     "VARCHAR": (pa.string(), pa.large_string(), pa.string_view()),
@@ -172,33 +168,16 @@ def _validation_frame(table: pa.Table) -> Any:
     return pa.table(columns, names=table.column_names).to_pandas()
 
 
-def _chunks(table: pa.Table, contract: Contract) -> Iterator[pa.Table]:
-    """The staged table in parts of at most ``CHUNK_ROWS``, split by a hash of the primary key.
-
-    Rows with the same key land in the same part, so key uniqueness holds for the whole table
-    when it holds in every part; memory stays bounded by the part, not the product. Products
-    with another unique column, or a minimum row count above a part's size, are audited whole.
-    """
-    parts = -(-table.num_rows // CHUNK_ROWS)
-    key = list(contract.primary_key)
-    other_unique = any(c.unique and [c.name] != key for c in contract.columns)
-    if parts <= 1 or not key or other_unique or contract.min_rows > CHUNK_ROWS // 2:
-        yield table
-        return
-    import duckdb
-
-    hashed = ", ".join(sql.identifier(k) for k in key)
-    with duckdb.connect() as con:
-        con.register("staged", table)
-        for part in range(parts):
-            yield con.sql(f"SELECT * FROM staged WHERE hash({hashed}) % {parts} = {part}").to_arrow_table()
-
-
-def _validate(frame: Any, contract: Contract) -> Any:
-    """GX's validation result for one pandas batch."""
+def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
+    """Validate a staged product against its contract's schema and GX suite."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    outcomes = schema_outcomes(table.schema, contract)
+    if not all(o.success for o in outcomes):
+        return AuditResult(contract.id, contract.version, table.num_rows, outcomes)
+    frame = _validation_frame(table)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (
@@ -221,11 +200,6 @@ def _validate(frame: Any, contract: Contract) -> Any:
                 **({"unexpected_index_column_names": keys} if keys else {}),
             },
         )
-    return result
-
-
-def _outcomes(result: Any, frame: Any) -> list[ExpectationOutcome]:
-    outcomes = []
     for item in result.results:
         config = item.expectation_config
         details = item.result or {}
@@ -247,41 +221,4 @@ def _outcomes(result: Any, frame: Any) -> list[ExpectationOutcome]:
                 failing_rows=_sample(frame, details.get("partial_unexpected_index_list")),
             )
         )
-    return outcomes
-
-
-def _merge(parts: list[list[ExpectationOutcome]], rows: int) -> list[ExpectationOutcome]:
-    """One outcome per expectation over all parts: counts summed, first failure's details."""
-    merged = []
-    for same in zip(*parts, strict=True):
-        failed = [o for o in same if not o.success]
-        first = failed[0] if failed else same[0]
-        observed = (
-            str(rows) if first.expectation == "expect_table_row_count_to_be_between" else first.observed
-        )
-        merged.append(
-            ExpectationOutcome(
-                expectation=first.expectation,
-                column=first.column,
-                success=not failed,
-                unexpected_count=sum(o.unexpected_count for o in same),
-                observed=observed,
-                failing_rows=[row for o in failed for row in o.failing_rows][:SAMPLE_ROWS],
-            )
-        )
-    return merged
-
-
-def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
-    """Validate a staged product against its contract's schema and GX suite."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    outcomes = schema_outcomes(table.schema, contract)
-    if not all(o.success for o in outcomes):
-        return AuditResult(contract.id, contract.version, table.num_rows, outcomes)
-    parts = []
-    for chunk in _chunks(table, contract):
-        frame = _validation_frame(chunk)
-        parts.append(_outcomes(_validate(frame, contract), frame))
-        del frame
-    outcomes += parts[0] if len(parts) == 1 else _merge(parts, table.num_rows)
     return AuditResult(contract.id, contract.version, table.num_rows, outcomes)

@@ -118,25 +118,3 @@ def test_repository_contracts_are_valid() -> None:
     ]:
         contract = load_contract(domain, product)
         assert contract.owner == f"team:{domain}"
-
-
-def test_a_big_product_is_audited_in_key_partitions_with_the_same_verdict(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mesh_orchestrator import audit
-
-    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
-    skus = [f"SKU-{i:03d}" for i in range(200)] + ["SKU-007", "SKU-150"]  # two keys twice
-    prices = ["1.00"] * 200 + ["-1.00", "2.00"]  # and one negative price
-    table = _table(skus, prices, ["EUR"] * 202)
-    whole = audit_table(table, contract)
-    monkeypatch.setattr(audit, "CHUNK_ROWS", 50)
-    parts = list(audit._chunks(table, contract))
-    assert len(parts) == 5 and sum(p.num_rows for p in parts) == 202
-    chunked = audit_table(table, contract)
-    assert [(o.label, o.success, o.unexpected_count) for o in chunked.outcomes] == [
-        (o.label, o.success, o.unexpected_count) for o in whole.outcomes
-    ]
-    failed = {o.label: o for o in chunked.outcomes if not o.success}
-    assert failed["expect_column_values_to_be_unique(sku)"].unexpected_count == 4
-    assert failed["expect_column_values_to_be_between(price)"].failing_rows[0]["sku"] == "SKU-007"
