@@ -9,14 +9,19 @@ for DECIMAL precision and scale where pandas dtypes are not.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from mesh_orchestrator.contracts import Contract
 
 SAMPLE_ROWS = 5
+#: Rows validated at once: bounds the pandas copy GX works on (about 200 MB per million rows).
+CHUNK_ROWS = 2_000_000
 
 _ARROW_TYPES = {
     "VARCHAR": (pa.string(), pa.large_string(), pa.string_view()),
@@ -168,16 +173,11 @@ def _validation_frame(table: pa.Table) -> Any:
     return pa.table(columns, names=table.column_names).to_pandas()
 
 
-def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
-    """Validate a staged product against its contract's schema and GX suite."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+def _validate(frame: Any, contract: Contract) -> Any:
+    """GX's validation result for one pandas batch."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    outcomes = schema_outcomes(table.schema, contract)
-    if not all(o.success for o in outcomes):
-        return AuditResult(contract.id, contract.version, table.num_rows, outcomes)
-    frame = _validation_frame(table)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (
@@ -200,6 +200,11 @@ def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
                 **({"unexpected_index_column_names": keys} if keys else {}),
             },
         )
+    return result
+
+
+def _outcomes(result: Any, frame: Any) -> list[ExpectationOutcome]:
+    outcomes = []
     for item in result.results:
         config = item.expectation_config
         details = item.result or {}
@@ -221,4 +226,95 @@ def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
                 failing_rows=_sample(frame, details.get("partial_unexpected_index_list")),
             )
         )
-    return AuditResult(contract.id, contract.version, table.num_rows, outcomes)
+    return outcomes
+
+
+def _merge(parts: list[list[ExpectationOutcome]], rows: int) -> list[ExpectationOutcome]:
+    """One outcome per expectation over all parts: counts summed, first failure's details."""
+    merged = []
+    for same in zip(*parts, strict=True):
+        failed = [o for o in same if not o.success]
+        first = failed[0] if failed else same[0]
+        observed = (
+            str(rows) if first.expectation == "expect_table_row_count_to_be_between" else first.observed
+        )
+        merged.append(
+            ExpectationOutcome(
+                expectation=first.expectation,
+                column=first.column,
+                success=not failed,
+                unexpected_count=sum(o.unexpected_count for o in same),
+                observed=observed,
+                failing_rows=[row for o in failed for row in o.failing_rows][:SAMPLE_ROWS],
+            )
+        )
+    return merged
+
+
+def _audit_parts(chunks: Iterator[pa.Table], contract: Contract, schema: pa.Schema, rows: int) -> AuditResult:
+    outcomes = schema_outcomes(schema, contract)
+    if not all(o.success for o in outcomes):
+        return AuditResult(contract.id, contract.version, rows, outcomes)
+    parts = []
+    for chunk in chunks:
+        frame = _validation_frame(chunk)
+        parts.append(_outcomes(_validate(frame, contract), frame))
+        del frame, chunk
+    outcomes += parts[0] if len(parts) == 1 else _merge(parts, rows)
+    return AuditResult(contract.id, contract.version, rows, outcomes)
+
+
+def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
+    """Validate a product (an in-memory table) against its contract's schema and GX suite."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    return _audit_parts(iter([table]), contract, table.schema, table.num_rows)
+
+
+def _tail_start(table: pa.Table, key: list[str]) -> int:
+    """Where the trailing rows sharing the last row's key begin (the table is ordered by key)."""
+    import pyarrow.compute as pc
+
+    last = table.num_rows - 1
+    same = None
+    for column in key:
+        values = table.column(column)
+        equal = pc.fill_null(pc.equal(values, values[last]), False)
+        same = equal if same is None else pc.and_(same, equal)
+    return table.num_rows - int(pc.sum(same).as_py() or 0) if same is not None else table.num_rows
+
+
+def _key_aligned_chunks(file: pq.ParquetFile, key: list[str]) -> Iterator[pa.Table]:
+    """Parts of about ``CHUNK_ROWS`` rows that never split the rows of one key."""
+    pending: list[pa.Table] = []
+    size = 0
+    for batch in file.iter_batches(batch_size=CHUNK_ROWS):
+        pending.append(pa.Table.from_batches([batch]))
+        size += batch.num_rows
+        if size < CHUNK_ROWS:
+            continue
+        chunk = pa.concat_tables(pending)
+        split = _tail_start(chunk, key)
+        if split == 0:  # one key fills the whole part: keep reading
+            pending, size = [chunk], chunk.num_rows
+            continue
+        yield chunk.slice(0, split)
+        pending, size = [chunk.slice(split)], chunk.num_rows - split
+    if size:
+        yield pa.concat_tables(pending)
+
+
+def audit_staged(path: Path, contract: Contract) -> AuditResult:
+    """Validate a staged Parquet file, written ordered by the primary key, part by part.
+
+    A big product is read ``CHUNK_ROWS`` rows at a time, never splitting the rows of one key, so
+    key uniqueness in every part means uniqueness in the whole, and memory is bounded by the part,
+    not the product. A product with another unique column is audited whole.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    file = pq.ParquetFile(path)
+    rows = file.metadata.num_rows
+    key = list(contract.primary_key)
+    other_unique = any(c.unique and [c.name] != key for c in contract.columns)
+    if rows <= CHUNK_ROWS or not key or other_unique or contract.min_rows > CHUNK_ROWS // 2:
+        return audit_table(file.read(), contract)
+    return _audit_parts(_key_aligned_chunks(file, key), contract, file.schema_arrow, rows)

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import pyarrow.parquet as pq
 
 from mesh_orchestrator import names
-from mesh_orchestrator.audit import AuditResult, audit_table
+from mesh_orchestrator.audit import AuditResult, audit_staged
 from mesh_orchestrator.contracts import Contract
 from mesh_orchestrator.errors import AuditFailedError
 from mesh_orchestrator.paths import products_dir
@@ -123,9 +122,8 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
     )
     def _handoff(context: dg.AssetExecutionContext) -> Iterator[Any]:
         staged = stage_product(contract, context.run_id)
-        table = pq.read_table(staged)
         started = time.perf_counter()
-        result = audit_table(table, contract)
+        result = audit_staged(staged, contract)
         check = check_result(key, result, time.perf_counter() - started)
         if not result.success:
             error = AuditFailedError(contract.id, result.failures(), staged)

@@ -118,3 +118,33 @@ def test_repository_contracts_are_valid() -> None:
     ]:
         contract = load_contract(domain, product)
         assert contract.owner == f"team:{domain}"
+
+
+def test_a_big_staged_product_is_audited_part_by_part_with_the_same_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    from mesh_orchestrator import audit
+
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    # Ordered by key as a hand-off stages it; SKU-049/SKU-050 repeat across the first part boundary.
+    skus = sorted([f"SKU-{i:03d}" for i in range(200)] + ["SKU-049", "SKU-050", "SKU-150"])
+    prices = ["1.00"] * len(skus)
+    prices[skus.index("SKU-120")] = "-1.00"
+    table = _table(skus, prices, ["EUR"] * len(skus))
+    staged = tmp_path / "staged.parquet"
+    pq.write_table(table, staged, row_group_size=16)
+    whole = audit_table(table, contract)
+    monkeypatch.setattr(audit, "CHUNK_ROWS", 50)
+    parts = list(audit._key_aligned_chunks(pq.ParquetFile(staged), ["sku"]))
+    assert len(parts) > 3 and sum(p.num_rows for p in parts) == len(skus)
+    owners = [{sku: i for sku in p.column("sku").to_pylist()} for i, p in enumerate(parts)]
+    assert sum(len(o) for o in owners) == len(set(skus)), "no key is split between two parts"
+    staged_result = audit.audit_staged(staged, contract)
+    assert [(o.label, o.success, o.unexpected_count) for o in staged_result.outcomes] == [
+        (o.label, o.success, o.unexpected_count) for o in whole.outcomes
+    ]
+    failed = {o.label: o for o in staged_result.outcomes if not o.success}
+    assert failed["expect_column_values_to_be_unique(sku)"].unexpected_count == 6
+    assert failed["expect_column_values_to_be_between(price)"].failing_rows[0]["sku"] == "SKU-120"
