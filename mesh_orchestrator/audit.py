@@ -21,7 +21,7 @@ from mesh_orchestrator.contracts import Contract
 
 SAMPLE_ROWS = 5
 #: Rows validated at once: bounds the pandas copy GX works on (about 200 MB per million rows).
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 
 _ARROW_TYPES = {
     "VARCHAR": (pa.string(), pa.large_string(), pa.string_view()),
@@ -260,6 +260,7 @@ def _audit_parts(chunks: Iterator[pa.Table], contract: Contract, schema: pa.Sche
         frame = _validation_frame(chunk)
         parts.append(_outcomes(_validate(frame, contract), frame))
         del frame, chunk
+        pa.default_memory_pool().release_unused()  # give the part's buffers back before the next
     outcomes += parts[0] if len(parts) == 1 else _merge(parts, rows)
     return AuditResult(contract.id, contract.version, rows, outcomes)
 
