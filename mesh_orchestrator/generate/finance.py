@@ -24,7 +24,7 @@ from mesh_orchestrator.generate.base import Context, rng_for
 from mesh_orchestrator.generate.faults import FaultPlan
 from mesh_orchestrator.generate.inventory import WAREHOUSES, opening_stock_cents
 from mesh_orchestrator.generate.report import FeedReport
-from mesh_orchestrator.generate.writers import FeedWriter, csv_text
+from mesh_orchestrator.generate.writers import FeedWriter, csv_text, write_reference_table
 
 DOMAIN = "finance"
 FIRST_DAY = fmt.START // fmt.DAY  # 2026-01-01
@@ -117,10 +117,7 @@ def _zeros(n: int) -> np.ndarray:
 
 
 def _chart_of_accounts(ctx: Context) -> FeedReport:
-    writer = FeedWriter(ctx, DOMAIN, "chart_of_accounts", ACCOUNT_COLUMNS, _only_duplicates(("account_id",)))
-    columns = [pa.array(csv_text([a[i] for a in ACCOUNTS])) for i in range(4)]
-    writer.write(columns, _zeros(len(ACCOUNTS)), ["chart_of_accounts.csv"])
-    return writer.finish()
+    return write_reference_table(ctx, DOMAIN, "chart_of_accounts", ACCOUNT_COLUMNS, ("account_id",), ACCOUNTS)
 
 
 def _fiscal_periods(ctx: Context) -> FeedReport:

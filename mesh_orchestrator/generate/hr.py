@@ -21,7 +21,7 @@ from mesh_orchestrator.generate import formats as fmt
 from mesh_orchestrator.generate.base import Context, rng_for
 from mesh_orchestrator.generate.faults import FaultPlan
 from mesh_orchestrator.generate.report import FeedReport
-from mesh_orchestrator.generate.writers import FeedWriter, csv_text
+from mesh_orchestrator.generate.writers import FeedWriter, write_reference_table
 
 DOMAIN = "hr"
 EMPLOYEES_PER_SCALE = 40
@@ -264,11 +264,8 @@ def generate_hr(ctx: Context) -> list[FeedReport]:
 
 
 def _departments(ctx: Context) -> FeedReport:
-    plan = FaultPlan("csv", ("department_id",), only_duplicates=True, max_faults=1)
-    writer = FeedWriter(ctx, DOMAIN, "departments", DEPARTMENT_COLUMNS, plan)
-    columns = [pa.array(csv_text([str(d[i]) for d in DEPARTMENTS])) for i in range(3)]
-    writer.write(columns, np.zeros(len(DEPARTMENTS), dtype=np.int64), ["departments.csv"])
-    return writer.finish()
+    rows = [d[:3] for d in DEPARTMENTS]
+    return write_reference_table(ctx, DOMAIN, "departments", DEPARTMENT_COLUMNS, ("department_id",), rows)
 
 
 def _employee_ids(numbers: np.ndarray, quote: bool = False) -> pa.Array:

@@ -18,7 +18,7 @@ from mesh_orchestrator.generate.base import Context, rng_for
 from mesh_orchestrator.generate.catalogue import catalogue
 from mesh_orchestrator.generate.faults import FaultPlan
 from mesh_orchestrator.generate.report import FeedReport
-from mesh_orchestrator.generate.writers import FeedWriter, csv_text
+from mesh_orchestrator.generate.writers import FeedWriter, csv_text, write_reference_table
 
 DOMAIN = "inventory"
 MOVEMENTS_PER_SCALE = 4_000
@@ -87,11 +87,8 @@ def _items(ctx: Context) -> FeedReport:
 
 
 def _warehouses(ctx: Context) -> FeedReport:
-    plan = FaultPlan("csv", ("warehouse_id",), only_duplicates=True, max_faults=1)
-    writer = FeedWriter(ctx, DOMAIN, "warehouses", WAREHOUSE_COLUMNS, plan)
-    columns = [pa.array(csv_text([row[i] for row in WAREHOUSES])) for i in range(4)]
-    writer.write(columns, np.zeros(len(WAREHOUSES), dtype=np.int64), ["warehouses.csv"])
-    return writer.finish()
+    rows = [row[:4] for row in WAREHOUSES]
+    return write_reference_table(ctx, DOMAIN, "warehouses", WAREHOUSE_COLUMNS, ("warehouse_id",), rows)
 
 
 #: Cost value of the opening stock per (seed, scale), kept when the movements are generated.

@@ -34,7 +34,7 @@ from mesh_orchestrator.generate.faults import (
 )
 from mesh_orchestrator.generate.inventory import WAREHOUSES
 from mesh_orchestrator.generate.report import FeedReport
-from mesh_orchestrator.generate.writers import FeedWriter, csv_text, write_file
+from mesh_orchestrator.generate.writers import FeedWriter, write_file, write_reference_table
 
 DOMAIN = "procurement"
 LINES_PER_SCALE = 300
@@ -292,11 +292,8 @@ def generate_procurement(ctx: Context) -> list[FeedReport]:
 
 
 def _suppliers(ctx: Context) -> FeedReport:
-    plan = FaultPlan("csv", ("supplier_id",), only_duplicates=True, max_faults=1)
-    writer = FeedWriter(ctx, DOMAIN, "suppliers", SUPPLIER_COLUMNS, plan)
-    columns = [pa.array(csv_text([str(s[i]) for s in SUPPLIERS])) for i in range(5)]
-    writer.write(columns, np.zeros(len(SUPPLIERS), dtype=np.int64), ["suppliers.csv"])
-    return writer.finish()
+    rows = [s[:5] for s in SUPPLIERS]
+    return write_reference_table(ctx, DOMAIN, "suppliers", SUPPLIER_COLUMNS, ("supplier_id",), rows)
 
 
 def _po_numbers(po: np.ndarray, quote: bool = False) -> pa.Array:

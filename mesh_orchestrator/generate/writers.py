@@ -129,3 +129,22 @@ def write_file(path: Path, header: bytes, body: memoryview | bytes) -> None:
         handle.write(header)
         handle.write(body)
     os.replace(partial, path)
+
+
+def write_reference_table(
+    ctx: Context,
+    domain: str,
+    feed: str,
+    names: Sequence[str],
+    key: tuple[str, ...],
+    rows: Sequence[Sequence[object]],
+) -> FeedReport:
+    """A small fixed table (departments, suppliers, accounts) as ``<feed>.csv``.
+
+    Master data comes clean; the only fault it gets is being sent twice.
+    """
+    plan = FaultPlan("csv", key, only_duplicates=True, max_faults=1)
+    writer = FeedWriter(ctx, domain, feed, names, plan)
+    columns = [pa.array(csv_text([str(row[i]) for row in rows])) for i in range(len(names))]
+    writer.write(columns, np.zeros(len(rows), dtype=np.int64), [f"{feed}.csv"])
+    return writer.finish()
