@@ -11,7 +11,6 @@ found by walking the consumers' dbt graphs and, through their own products, the 
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from mesh_orchestrator import names
+from mesh_orchestrator import lineage, names
 from mesh_orchestrator.contracts import CONTRACTS_DIR, Contract, ContractColumn, parse_contract
 from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.paths import REPO_ROOT
@@ -184,15 +183,6 @@ def current_contracts() -> dict[ProductRef, Contract]:
     return contracts
 
 
-def _manifest(spec: DomainSpec) -> dict[str, object]:
-    path = spec.dbt_project / "target" / "manifest.json"
-    if not path.is_file():
-        from mesh_orchestrator.dbt import dbt_project
-
-        dbt_project(spec)  # parses the project
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
 def downstream(ref: ProductRef, specs: dict[str, DomainSpec]) -> tuple[list[str], list[str]]:
     """Consumer domains and asset keys downstream of ``ref``'s hand-off, across the whole mesh."""
     domains: set[str] = set()
@@ -206,9 +196,9 @@ def downstream(ref: ProductRef, specs: dict[str, DomainSpec]) -> tuple[list[str]
         seen.add(product)
         for consumer in (s for s in specs.values() if product in s.consumes):
             domains.add(consumer.name)
-            manifest = _manifest(consumer)
-            children: dict[str, list[str]] = manifest["child_map"]  # type: ignore[assignment]
-            nodes: dict[str, dict[str, object]] = manifest["nodes"]  # type: ignore[assignment]
+            manifest = lineage.manifest(consumer)
+            children: dict[str, list[str]] = manifest["child_map"]
+            nodes: dict[str, dict[str, object]] = manifest["nodes"]
             source = f"source.{consumer.name}.ports.{names.handoff_name(product.domain, product.product)}"
             stack = list(children.get(source, []))
             while stack:
