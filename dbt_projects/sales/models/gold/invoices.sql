@@ -16,7 +16,7 @@ final as (
         cast(line_number as integer) as line_number,
         cast(invoice_date as date) as invoice_date,
         cast(channel as varchar) as channel,
-        cast(customer_id as varchar) as customer_id,
+        {{ mask_pii('customer_id') }} as customer_id,
         cast(sku as varchar) as sku,
         cast(item_name as varchar) as item_name,
         cast(category as varchar) as category,

@@ -34,7 +34,7 @@ final as (
 
     select
         cast(invoices.invoice_id as varchar) as invoice_id,
-        cast(invoices.customer_id as varchar) as customer_id,
+        {{ mask_pii('invoices.customer_id') }} as customer_id,
         cast(invoices.channel as varchar) as channel,
         cast(invoices.invoice_date as date) as invoice_date,
         cast(invoices.invoiced_amount as decimal(18, 2)) as invoiced_amount,
