@@ -3,14 +3,15 @@
 GX Core 1.x validates an in-memory pandas batch (its SQL datasource does not work on DuckDB).
 ``great_expectations`` takes seconds to import, so it is imported only when an audit runs.
 The column types are checked against the Arrow schema of the staged Parquet file, which is exact
-for DECIMAL precision and scale where pandas dtypes are not.
+for DECIMAL precision and scale where pandas dtypes are not. A product's hand-written extra
+expectations (``quality/expectations``, see ``extra_expectations``) are appended to its suite.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mesh_orchestrator.contracts import Contract
+from mesh_orchestrator.extra_expectations import META_KEY, gx_expectations, load_extra_expectations
 
 SAMPLE_ROWS = 5
 #: Rows validated at once: bounds the pandas copy GX works on (about 200 MB per million rows).
@@ -43,11 +45,15 @@ class ExpectationOutcome:
     unexpected_count: int = 0
     observed: str | None = None
     failing_rows: list[dict[str, str]] = field(default_factory=list)
+    #: Where an extra expectation is in its ``quality/expectations`` file, e.g. ``expectations[0]``.
+    extra: str | None = None
+    why: str | None = None
 
     @property
     def label(self) -> str:
         where = f"({self.column})" if self.column else ""
-        return f"{self.expectation}{where}"
+        origin = f" [extra {self.extra}]" if self.extra else ""
+        return f"{self.expectation}{where}{origin}"
 
     def describe(self) -> str:
         text = self.label
@@ -55,6 +61,8 @@ class ExpectationOutcome:
             text += f": {self.unexpected_count} unexpected"
         elif self.observed:
             text += f": observed {self.observed}"
+        if self.why and not self.success:
+            text += f" (why: {self.why})"
         return text
 
 
@@ -118,7 +126,7 @@ def schema_outcomes(schema: pa.Schema, contract: Contract) -> list[ExpectationOu
 
 
 def build_suite(contract: Contract) -> Any:
-    """The contract's expectation suite (GX Core objects)."""
+    """The contract's expectation suite (GX Core objects), then the product's extra expectations."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -144,6 +152,7 @@ def build_suite(contract: Contract) -> Any:
         expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.primary_key)))
     elif contract.primary_key:
         expectations.append(gxe.ExpectColumnValuesToBeUnique(column=contract.primary_key[0]))
+    expectations += gx_expectations(load_extra_expectations(contract))
     return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)
 
 
@@ -203,19 +212,32 @@ def _validate(frame: Any, contract: Contract) -> Any:
     return result
 
 
+def _raised(info: Any) -> str | None:
+    """The message of an exception GX caught: ``info`` is flat, or keyed by metric when a metric raised."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    nested = (_raised(v) for v in info.values() if isinstance(v, dict))
+    return next((m for m in nested if m is not None), None)
+
+
 def _outcomes(result: Any, frame: Any) -> list[ExpectationOutcome]:
     outcomes = []
     for item in result.results:
         config = item.expectation_config
         details = item.result or {}
         kwargs = config.kwargs if config is not None else {}
+        meta = (config.meta if config is not None else None) or {}
         column = kwargs.get("column") or (
             ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
         )
-        raised = bool(item.exception_info and item.exception_info.get("raised_exception"))
+        if "column_A" in kwargs:
+            column = f"{kwargs['column_A']},{kwargs['column_B']}"
         observed = details.get("observed_value")
-        if raised:
-            observed = str(item.exception_info.get("exception_message"))
+        raised = _raised(item.exception_info)
+        if raised is not None:
+            observed = raised
         outcomes.append(
             ExpectationOutcome(
                 expectation=config.type if config is not None else "unknown",
@@ -224,6 +246,8 @@ def _outcomes(result: Any, frame: Any) -> list[ExpectationOutcome]:
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 observed=None if observed is None else str(observed),
                 failing_rows=_sample(frame, details.get("partial_unexpected_index_list")),
+                extra=meta.get(META_KEY),
+                why=meta.get("why"),
             )
         )
     return outcomes
@@ -239,9 +263,8 @@ def _merge(parts: list[list[ExpectationOutcome]], rows: int) -> list[Expectation
             str(rows) if first.expectation == "expect_table_row_count_to_be_between" else first.observed
         )
         merged.append(
-            ExpectationOutcome(
-                expectation=first.expectation,
-                column=first.column,
+            replace(
+                first,
                 success=not failed,
                 unexpected_count=sum(o.unexpected_count for o in same),
                 observed=observed,

@@ -54,6 +54,37 @@ def test_suite_is_generated_from_the_contract(tmp_path: Path) -> None:
     )
 
 
+def test_suite_is_the_generated_one_then_the_extra_expectations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_orchestrator import extra_expectations
+
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    generated = [e.expectation_type for e in build_suite(contract).expectations]
+    monkeypatch.setattr(extra_expectations, "EXPECTATIONS_DIR", tmp_path / "expectations")
+    extras = tmp_path / "expectations" / "shop" / "items.yaml"
+    extras.parent.mkdir(parents=True)
+    extras.write_text(
+        "product: shop.items\n"
+        "expectations:\n"
+        "  - expectation: expect_column_value_lengths_to_equal\n"
+        "    kwargs: {column: sku, value: 7}\n"
+        "    why: SKU-nnn.\n"
+        "  - expectation: expect_column_pair_values_to_be_in_set\n"
+        "    kwargs: {column_A: sku, column_B: currency, value_pairs_set: [[SKU-001, EUR]]}\n"
+        "    why: One item, in euros.\n",
+        encoding="utf-8",
+    )
+    suite = build_suite(contract).expectations
+    assert [e.expectation_type for e in suite] == [
+        *generated,
+        "expect_column_value_lengths_to_equal",
+        "expect_column_pair_values_to_be_in_set",
+    ]
+    marks = [(e.meta or {}).get("extra_expectation") for e in suite[-3:]]
+    assert marks == [None, "expectations[0]", "expectations[1]"]
+
+
 def test_clean_batch_passes(tmp_path: Path) -> None:
     contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
     result = audit_table(_table(["SKU-001", "SKU-002"], ["1.00", "2.50"], ["EUR", "EUR"]), contract)
