@@ -45,6 +45,22 @@ class AuditFailedError(MeshError):
         )
 
 
+class PersonalDataFoundError(MeshError):
+    """A hand-off's personal-data scan matched columns not classified pii; nothing was published."""
+
+    def __init__(self, product_id: str, findings: list[str], contract: Path | str, staged_at: Path) -> None:
+        self.product_id = product_id
+        self.findings = findings
+        self.staged_at = staged_at
+        listed = "; ".join(findings)
+        super().__init__(
+            f"personal-data scan of {product_id} failed, nothing published (consumers keep the previous "
+            f"version); personal data in columns not classified pii: {listed}; to fix, classify the column "
+            f"as pii in {contract} and mask it with the mask_pii macro, or drop it from the product; "
+            f"staged batch kept at {staged_at}"
+        )
+
+
 class PortNotPublishedError(MeshError):
     """A product's output port has no published version yet."""
 

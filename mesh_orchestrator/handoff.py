@@ -1,18 +1,23 @@
 """Hand-off assets: write-audit-publish of one data product from its provider to its output port.
 
 1. write: the provider's gold table is copied to a staging Parquet file;
-2. audit: the contract's Great Expectations suite runs on the staged batch;
-3. publish: only if every expectation passed, the batch becomes the port's next version, atomically.
+2. scan: text columns not classified pii are searched for personal data (``pii_scan``);
+3. audit: the contract's Great Expectations suite runs on the staged batch;
+4. publish: only if the scan found nothing and every expectation passed, the batch becomes the
+   port's next version, atomically.
 
-A failed audit publishes nothing (consumers keep reading the previous version), keeps the staged
-batch for inspection, records a failed blocking ``contract_satisfied`` check with the failing
-expectations and a sample of bad rows, and fails the run with a message naming the product.
+Both checks are blocking and both always run, so one run reports every problem of a batch. A failure
+publishes nothing (consumers keep reading the previous version), keeps the staged batch for
+inspection, records the failed check(s) (``no_personal_data`` with the columns, patterns, hit counts
+and masked samples; ``contract_satisfied`` with the failing expectations and a sample of bad rows),
+and fails the run with a message naming the product and what to fix.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,15 +25,19 @@ import dagster as dg
 from mesh_orchestrator import names
 from mesh_orchestrator.audit import AuditResult, audit_staged
 from mesh_orchestrator.contracts import Contract
-from mesh_orchestrator.errors import AuditFailedError
-from mesh_orchestrator.paths import products_dir
+from mesh_orchestrator.errors import AuditFailedError, MeshError, PersonalDataFoundError
+from mesh_orchestrator.paths import REPO_ROOT, products_dir
+from mesh_orchestrator.pii_scan import ScanResult, scan_staged
 from mesh_orchestrator.ports import current_path, publish, stage_path
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import domain_db
 
 CONTRACT_SATISFIED = "contract_satisfied"
+NO_PERSONAL_DATA = "no_personal_data"
 #: Metadata entry of the check: seconds spent in the Great Expectations audit.
 AUDIT_SECONDS = "audit_seconds"
+#: Metadata entry of the personal-data check: seconds spent in the scan.
+SCAN_SECONDS = "scan_seconds"
 
 
 def contract_schema(contract: Contract) -> dg.TableSchema:
@@ -90,6 +99,33 @@ def check_result(
     )
 
 
+def scan_check_result(key: dg.AssetKey, result: ScanResult, scan_seconds: float) -> dg.AssetCheckResult:
+    """The ``no_personal_data`` verdict; findings carry masked samples only."""
+    findings = {
+        f"{f.column}: {f.pattern}": {"rows": f.rows, "samples": list(f.samples)} for f in result.hits()
+    }
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=NO_PERSONAL_DATA,
+        passed=result.success,
+        metadata={
+            "product": result.product_id,
+            "rows": result.rows,
+            "columns_scanned": dg.MetadataValue.json(list(result.scanned)),
+            "columns_skipped_pii": dg.MetadataValue.json(list(result.skipped)),
+            "patterns": dg.MetadataValue.json(list(result.patterns)),
+            "findings": dg.MetadataValue.json(findings),
+            SCAN_SECONDS: round(scan_seconds, 3),
+        },
+        description=None if result.success else "; ".join(result.failures()),
+    )
+
+
+def _shown(path: Path) -> str:
+    """A contract's path as the engineer edits it: relative to the repository when inside it."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
     key = names.handoff_key(contract.domain, contract.product)
     consumers = ", ".join(c.domain for c in contract.consumers) or "none yet"
@@ -99,7 +135,10 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
         deps=[names.asset_key(contract.domain, "gold", contract.model)],
         group_name=names.group_name(names.MESH, names.HANDOFF),
         owners=[contract.owner],
-        tags=names.tags(contract.domain, names.HANDOFF, contract.product),
+        tags={
+            **names.tags(contract.domain, names.HANDOFF, contract.product),
+            **{tag: "" for tag in contract.tags},
+        },
         kinds={"parquet", "great_expectations"},
         pool=names.pool(contract.domain),
         code_version=contract.version,
@@ -107,6 +146,10 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
         metadata={
             "contract": dg.MetadataValue.path(str(contract.path)),
             "contract_version": contract.version,
+            "purpose": contract.purpose,
+            "sla_freshness": str(contract.sla.freshness or "none"),
+            "sla_retention": str(contract.sla.retention or "none"),
+            "inputs": ", ".join(f"{i.kind} {i.name}" for i in contract.inputs),
             "port": dg.MetadataValue.path(str(current_path(contract.domain, contract.product))),
             "primary_key": ", ".join(contract.primary_key),
             "dagster/column_schema": contract_schema(contract),
@@ -117,26 +160,38 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description=f"Great Expectations suite generated from {contract.path.name} passes",
-            )
+            ),
+            dg.AssetCheckSpec(
+                NO_PERSONAL_DATA,
+                asset=key,
+                blocking=True,
+                description="Text columns not classified pii hold no personal data: no value matches "
+                "quality/pii_patterns.yaml (e-mail addresses, IBANs, national ids)",
+            ),
         ],
     )
     def _handoff(context: dg.AssetExecutionContext) -> Iterator[Any]:
         staged = stage_product(contract, context.run_id)
         started = time.perf_counter()
+        scan = scan_staged(staged, contract)
+        scanned = scan_check_result(key, scan, time.perf_counter() - started)
+        started = time.perf_counter()
         result = audit_staged(staged, contract)
         check = check_result(key, result, time.perf_counter() - started)
+        errors: list[MeshError] = []
+        metadata: dict[str, Any] = {"staged_batch": dg.MetadataValue.path(str(staged))}
+        if not scan.success:
+            errors.append(PersonalDataFoundError(contract.id, scan.failures(), _shown(contract.path), staged))
+            metadata["personal_data"] = dg.MetadataValue.json(scan.failures())
         if not result.success:
-            error = AuditFailedError(contract.id, result.failures(), staged)
-            context.log.error(str(error))
+            errors.append(AuditFailedError(contract.id, result.failures(), staged))
+            metadata["failing_expectations"] = dg.MetadataValue.json(result.failures())
+        if errors:
+            for error in errors:
+                context.log.error(str(error))
+            yield scanned
             yield check
-            raise dg.Failure(
-                description=str(error),
-                metadata={
-                    "staged_batch": dg.MetadataValue.path(str(staged)),
-                    "failing_expectations": dg.MetadataValue.json(result.failures()),
-                },
-                allow_retries=False,
-            )
+            raise dg.Failure(description="\n".join(map(str, errors)), metadata=metadata, allow_retries=False)
         published = publish(contract.domain, contract.product, staged, contract.version)
         staged.unlink()
         context.log.info(f"published {contract.id} version {published.version} ({published.rows:,} rows)")
@@ -148,7 +203,7 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
                 "published_at": published.published_at,
                 "port": dg.MetadataValue.path(str(products_dir(contract.domain, contract.product))),
             },
-            check_results=[check],
+            check_results=[scanned, check],
         )
 
     return _handoff
