@@ -99,6 +99,31 @@ def _contracts_diff(args: argparse.Namespace) -> int:
     return 1 if any(d.unannounced for d in diffs) else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mesh_orchestrator.check import format_report, run_check
+
+    folder = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
+    reports = run_check(
+        base=args.base,
+        run_mesh=not args.skip_run,
+        diff=not args.skip_diff,
+        data_dir=folder,
+        progress=lambda msg: print(msg, flush=True),
+    )
+    print(format_report(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _policies(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.policies import load_policies
+
+    for policy in load_policies().values():
+        print(f"{policy.id} {policy.name} [{policy.severity}]\n    {policy.description}")
+    return 0
+
+
 def _ui(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     from mesh_orchestrator.paths import REPO_ROOT
@@ -184,6 +209,22 @@ def parser() -> argparse.ArgumentParser:
         "--base", default="origin/main", help="git revision to compare with (default origin/main)"
     )
     diff.set_defaults(func=_contracts_diff)
+
+    check = sub.add_parser(
+        "check",
+        help="what CI runs on a pull request: policies, load every code location, contract diff, "
+        "the whole mesh on sample data; one report, exit 1 on any failure",
+    )
+    check.add_argument(
+        "--base", help="git revision for the contract diff (default origin/main when it exists)"
+    )
+    check.add_argument("--skip-run", action="store_true", help="do not run the mesh on sample data")
+    check.add_argument("--skip-diff", action="store_true", help="do not diff contracts against a base")
+    check.add_argument("--data-dir", help="folder for the sample run (default: a scratch folder, deleted)")
+    check.set_defaults(func=_check)
+
+    policies = sub.add_parser("policies", help="list the mesh's governance policies")
+    policies.set_defaults(func=_policies)
 
     ui = sub.add_parser("ui", help="open the Dagster UI with all code locations")
     ui.add_argument("--host", default="127.0.0.1")

@@ -19,6 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging.version import Version
 
 from mesh_orchestrator import names
+from mesh_orchestrator.contracts import contract_path
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.spec import DomainSpec
 
@@ -87,6 +88,16 @@ class MeshDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return [self.spec.owner]
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Gold models of products also point at their data contract, the source of their dbt contract."""
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        name = dbt_resource_props["name"]
+        if dbt_resource_props["resource_type"] == "model" and name in self.spec.products:
+            contract = contract_path(self.spec.name, name)
+            if contract.exists():
+                metadata["contract"] = dg.MetadataValue.path(str(contract))
+        return metadata
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         layer = self._layer(dbt_resource_props)

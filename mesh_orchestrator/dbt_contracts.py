@@ -8,6 +8,7 @@ sync-dbt`` rewrites the files; ``--check`` (and a test) fails when one is out of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,54 @@ def sync_products_yaml(spec: DomainSpec, write: bool = True) -> SyncResult:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return SyncResult(path, changed)
+
+
+def _describe(path: str, want: Any, have: Any) -> str:
+    return f"{path}: contract says {want!r}, dbt file says {have!r}"
+
+
+def _first_difference(want: Any, have: Any, path: str) -> str | None:
+    if isinstance(want, dict) and isinstance(have, dict):
+        for key in list(want) + [k for k in have if k not in want]:
+            found = _first_difference(want.get(key), have.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
+            label = w.get("name") if isinstance(w, dict) and "name" in w else str(i)
+            found = _first_difference(w, h, f"{path}[{label}]")
+            if found:
+                return found
+        return None
+    return None if want == have else _describe(path, want, have)
+
+
+def contract_drift(spec: DomainSpec, contracts: Iterable[Contract] | None = None) -> list[tuple[str, str]]:
+    """(product, first difference) for every product whose dbt model contract in
+    ``_products.yml`` differs from what its data contract generates (``contracts``: the domain's
+    valid contracts; default: load them all)."""
+    path = spec.dbt_project / PRODUCTS_FILE
+    current = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    models = {m.get("name"): m for m in (current or {}).get("models") or [] if isinstance(m, dict)}
+    if contracts is None:
+        contracts = [load_contract(spec.name, product) for product in spec.products]
+    drift = []
+    for contract in contracts:
+        product = contract.product
+        want = _model(contract)
+        have = models.get(want["name"])
+        if have is None:
+            drift.append((product, f"model {want['name']} is missing from {PRODUCTS_FILE}"))
+            continue
+        difference = _first_difference(want, have, want["name"])
+        if difference:
+            drift.append((product, difference))
+    return drift
+
+
+def gold_contracts_enforced(spec: DomainSpec) -> bool:
+    """Whether ``dbt_project.yml`` enforces model contracts on the gold folder."""
+    project = yaml.safe_load((spec.dbt_project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    gold = ((project.get("models") or {}).get(spec.name) or {}).get("gold") or {}
+    return bool((gold.get("+contract") or gold.get("contract") or {}).get("enforced"))

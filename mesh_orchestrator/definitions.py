@@ -8,35 +8,25 @@ from __future__ import annotations
 import dagster as dg
 
 from mesh_orchestrator import names
-from mesh_orchestrator.contracts import Contract, load_contract
 from mesh_orchestrator.environment import ensure_environment
-from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.handoff import build_handoff_asset
-from mesh_orchestrator.spec import DomainSpec, domain_order, load_all_specs
-
-
-def product_contracts(specs: dict[str, DomainSpec]) -> list[Contract]:
-    """Every published product's contract; a consumer must be granted by the provider's contract."""
-    contracts = {(d, p): load_contract(d, p) for d, spec in specs.items() for p in spec.products}
-    for spec in specs.values():
-        for ref in spec.consumes:
-            contract = contracts[(ref.domain, ref.product)]
-            if not contract.grants(spec.name):
-                raise SpecError(
-                    contract.path,
-                    "consumers",
-                    f"{spec.name} consumes {ref} (in {spec.path}) but the contract does not "
-                    f"grant it; add {{domain: {spec.name}, purpose: ...}} to consumers",
-                )
-    return list(contracts.values())
+from mesh_orchestrator.policies import Landscape, enforce
+from mesh_orchestrator.spec import ProductRef, domain_order, load_all_specs
 
 
 def build_mesh_definitions() -> dg.Definitions:
+    """One hand-off per product, after the mesh-wide policies pass (contracts, grants, gates)."""
     ensure_environment()
     specs = load_all_specs()
     order = domain_order(specs)
-    contracts = product_contracts(specs)
-    assets = [build_handoff_asset(c) for c in contracts]
+    landscape = Landscape.load(specs)
+    refs = [ProductRef(d, p) for d in order for p in specs[d].products]
+    assets = [build_handoff_asset(landscape.contracts[r]) for r in refs if r in landscape.contracts]
+    landscape.handoff_checks = {
+        a.key.to_user_string(): {c.name: c.blocking for c in a.check_specs} for a in assets
+    }
+    # The dbt-reading policies are enforced by each domain's own location, which parses its project.
+    enforce(landscape, "code location mesh", include_dbt=False)
     jobs = [
         dg.define_asset_job(
             names.handoff_job_name(domain),
@@ -48,7 +38,11 @@ def build_mesh_definitions() -> dg.Definitions:
         for domain in order
         if specs[domain].products
     ]
-    return dg.Definitions(assets=assets, jobs=jobs, executor=dg.in_process_executor)
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        executor=dg.in_process_executor,
+    )
 
 
 defs = build_mesh_definitions()

@@ -8,6 +8,7 @@ from mesh_orchestrator import names
 from mesh_orchestrator.dbt import MeshDbtCliResource, build_dbt_assets, dbt_project
 from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
 from mesh_orchestrator.environment import ensure_environment
+from mesh_orchestrator.policies import Landscape, enforce
 from mesh_orchestrator.spec import DomainSpec, load_domain_spec
 from mesh_orchestrator.sql_checks import build_sql_checks
 
@@ -21,16 +22,29 @@ def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], MeshDbtC
     return assets, MeshDbtCliResource(project_dir=project)  # type: ignore[arg-type]  # accepts a DbtProject
 
 
+def asset_dependencies(assets: list[dg.AssetsDefinition]) -> dict[str, set[str]]:
+    """Asset key -> the keys it depends on, as the policies read them."""
+    return {
+        key.to_user_string(): {dep.to_user_string() for dep in asset.asset_deps[key]}
+        for asset in assets
+        for key in asset.keys
+    }
+
+
 def build_domain_definitions(domain: str) -> dg.Definitions:
     """Everything of one domain: landing and bronze per feed, silver and gold from dbt, one job.
 
     Steps run in-process: they share one DuckDB file (one writer at a time) and Dagster's
-    multiprocess executor would add a process start per step for no parallelism.
+    multiprocess executor would add a process start per step for no parallelism. The mesh's
+    policies are enforced first: a violation stops the location from loading, saying what to fix.
     """
     ensure_environment()
     spec = load_domain_spec(domain)
     assets, dbt = domain_assets(spec)
     keys = {key for asset in assets for key in asset.keys}
+    landscape = Landscape.load()
+    landscape.asset_deps = asset_dependencies(assets)
+    enforce(landscape, f"code location {domain}", domains=[domain])
     job = dg.define_asset_job(
         names.domain_job_name(domain),
         selection=dg.AssetSelection.all(),

@@ -1,0 +1,97 @@
+"""`mesh check`, as CI runs it: the repository passes; a copy of it with four governance breaches
+fails with one report that says what to fix for each."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mesh_orchestrator.paths import REPO_ROOT
+from tests.mesh.conftest import mesh
+
+COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
+
+
+def test_the_repository_passes_mesh_check(tmp_path: Path) -> None:
+    result = mesh(tmp_path, "check", "--base", "HEAD", "--data-dir", str(tmp_path / "sample"), check=False)
+    report = result.stdout
+    assert result.returncode == 0, report + result.stderr
+    assert "[PASS] contracts and policies: 11 policies over 5 domains and 13 contracts" in report
+    assert "[PASS] code locations: 6 loaded" in report
+    assert "[PASS] contract diff: against HEAD" in report
+    assert "[PASS] whole mesh on sample data: RESULT: all gates passed" in report
+    assert report.rstrip().endswith("RESULT: PASS")
+
+
+def _break(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def broken_repo(tmp_path: Path) -> Path:
+    """A copy of the repository with four breaches, one of each kind the issue names."""
+    repo = tmp_path / "repo"
+    for name in COPIED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, repo / name, ignore=shutil.ignore_patterns("logs", "__pycache__", "mesh_run")
+            )
+        else:
+            shutil.copy2(source, repo / name)
+    contracts = repo / "quality" / "contracts"
+    # 1. an owner removed
+    _break(contracts / "hr" / "rewards.yaml", "owner: team:hr\n", "")
+    # 2. a personal-data column exposed unmasked
+    _break(
+        contracts / "procurement" / "suppliers.yaml",
+        "{name: supplier_name, type: VARCHAR, required: true",
+        "{name: supplier_name, type: VARCHAR, required: true, classification: pii",
+    )
+    # 3. finance consumes a product whose grant was withdrawn
+    receivables = contracts / "sales" / "receivables.yaml"
+    receivables.write_text(
+        re.sub(r"consumers:\n  - \{domain: finance.*\n", "consumers: []\n", receivables.read_text())
+    )
+    # 4. a dbt model contract edited by hand
+    _break(
+        repo / "dbt_projects" / "inventory" / "models" / "gold" / "_products.yml",
+        "data_type: DECIMAL(18,2)",
+        "data_type: DOUBLE",
+    )
+    return repo
+
+
+def test_mesh_check_names_each_breach_and_what_to_fix(broken_repo: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(broken_repo), "MESH_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mesh_orchestrator.cli", "check", "--skip-run", "--skip-diff"],
+        cwd=broken_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    report = result.stdout
+    assert result.returncode == 1, report + result.stderr
+    assert "[FAIL] contracts and policies" in report and "[FAIL] code locations" in report
+    assert "GOV-001 product_has_valid_contract (error): hr.rewards: fix field 'owner': is required" in report
+    assert (
+        "GOV-005 personal_data_masked (error): procurement.suppliers.supplier_name: is classified pii"
+        in report
+    )
+    assert "mask_pii('supplier_name')" in report
+    assert "GOV-003 consume_only_granted_products (error): finance consumes sales.receivables" in report
+    assert "ask team team:sales to add or renew {domain: finance" in report
+    assert (
+        "dbt_projects/inventory/models/gold/_products.yml and "
+        "quality/contracts/inventory/item_catalogue.yaml disagree" in report
+    )
+    assert "failed to load: hr" in report and "failed to load: mesh_orchestrator" in report
+    assert report.rstrip().endswith("RESULT: FAIL (contracts and policies, code locations)")

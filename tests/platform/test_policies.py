@@ -1,0 +1,233 @@
+"""Each governance policy of quality/policies.yaml: the repository passes, and a breach of each is
+reported with its id and a message saying what to fix."""
+
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mesh_orchestrator import policies
+from mesh_orchestrator.contracts import Consumer, ContractColumn, ContractInput, Sla, load_contract
+from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.policies import Landscape, PolicyViolationError, Violation, enforce, evaluate
+from mesh_orchestrator.spec import ProductRef
+
+INVOICES = ProductRef("sales", "invoices")
+CATALOGUE = ProductRef("inventory", "item_catalogue")
+
+
+@pytest.fixture
+def mesh() -> Landscape:
+    return Landscape.load()
+
+
+def _only(violations: list[Violation], policy_id: str) -> list[Violation]:
+    found = [v for v in violations if v.policy.id == policy_id]
+    assert found, f"no {policy_id} violation in {[str(v) for v in violations]}"
+    return found
+
+
+def _with_column(landscape: Landscape, ref: ProductRef, column: ContractColumn) -> None:
+    contract = landscape.contracts[ref]
+    landscape.contracts[ref] = replace(contract, columns=(*contract.columns, column))
+
+
+def _copy_dbt_project(landscape: Landscape, domain: str, tmp_path: Path) -> Path:
+    """The domain's dbt project copied to ``tmp_path`` and pointed at by its spec."""
+    spec = landscape.specs[domain]
+    copy = tmp_path / domain
+    shutil.copytree(spec.dbt_project, copy, ignore=shutil.ignore_patterns("logs"))
+    landscape.specs[domain] = replace(spec, dbt_project=copy)
+    return copy
+
+
+def test_declared_policies_and_rules_agree() -> None:
+    declared = policies.load_policies()
+    assert set(declared) == set(policies._RULES)
+    assert all(p.severity in policies.SEVERITIES and p.description for p in declared.values())
+
+
+def test_the_repository_breaks_no_policy(mesh: Landscape) -> None:
+    assert evaluate(mesh) == []
+
+
+def test_gov001_a_contract_without_owner(mesh: Landscape, tmp_path: Path) -> None:
+    path = tmp_path / "invoices.yaml"
+    data = yaml.safe_load(load_contract("sales", "invoices").path.read_text())
+    del data["owner"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError) as error:
+        load_contract("sales", "invoices", path)
+    del mesh.contracts[INVOICES]
+    mesh.contract_errors[INVOICES] = error.value
+    (violation,) = _only(evaluate(mesh), "GOV-001")
+    assert violation.subject == "sales.invoices"
+    assert "fix field 'owner': is required" in violation.message
+
+
+def test_gov001_a_product_without_contract(mesh: Landscape, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as error:
+        load_contract("sales", "invoices", tmp_path / "missing.yaml")
+    del mesh.contracts[INVOICES]
+    mesh.contract_errors[INVOICES] = error.value
+    (violation,) = _only(evaluate(mesh), "GOV-001")
+    assert "write quality/contracts/sales/invoices.yaml" in violation.message
+
+
+def test_gov002_an_incomplete_contract(mesh: Landscape) -> None:
+    contract = mesh.contracts[INVOICES]
+    mesh.contracts[INVOICES] = replace(
+        contract,
+        purpose="",
+        sla=Sla(),
+        consumers=tuple(replace(c, granted_on=None) for c in contract.consumers),
+    )
+    messages = [v.message for v in _only(evaluate(mesh), "GOV-002")]
+    assert any("purpose" in m for m in messages)
+    assert any("sla" in m for m in messages)
+    assert any("consumers[0] (finance): add `granted_on" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("consumers", "why"),
+    [
+        ((), "does not grant it"),
+        ((Consumer("sales", "pricing", granted_on=date(2030, 1, 1)),), "grants it only from 2030-01-01"),
+        (
+            (Consumer("sales", "pricing", date(2020, 1, 1), expires_on=date(2021, 1, 1)),),
+            "until 2021-01-01, which has passed",
+        ),
+    ],
+)
+def test_gov003_consuming_an_ungranted_product(mesh: Landscape, consumers: tuple, why: str) -> None:
+    mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=consumers)
+    (violation,) = _only(evaluate(mesh), "GOV-003")
+    assert violation.domain == "sales" and violation.subject == "sales consumes inventory.item_catalogue"
+    assert why in violation.message and "granted_on" in violation.message
+    with pytest.raises(PolicyViolationError, match="GOV-003"):
+        enforce(mesh, "code location sales", domains=["sales"])
+
+
+def test_gov004_reading_another_domain_around_its_port(mesh: Landscape, tmp_path: Path) -> None:
+    project = _copy_dbt_project(mesh, "sales", tmp_path)
+    (project / "models" / "silver" / "staging" / "stg_sneaky.sql").write_text(
+        "select * from read_parquet('{{ env_var(\"MESH_DATA_DIR\") }}/warehouse/hr.duckdb')\n"
+    )
+    sources = project / "models" / "silver" / "staging" / "_sources.yml"
+    data = yaml.safe_load(sources.read_text())
+    ports = next(s for s in data["sources"] if s["name"] == "ports")
+    ports["tables"].append({"name": "hr__payroll_costs", "meta": {"external_location": "read_parquet('x')"}})
+    sources.write_text(yaml.safe_dump(data))
+    mesh.asset_deps = {"sales/silver/stg_x": {"inventory/gold/item_catalogue"}}
+    messages = [v.message for v in _only(evaluate(mesh), "GOV-004")]
+    assert any("reads files or databases directly" in m for m in messages)
+    assert any("does not declare it under consumes" in m for m in messages)
+    assert any("external_location must read the published port" in m for m in messages)
+    assert any("depend on its hand-off" in m for m in messages)
+
+
+def test_gov005_personal_data_must_be_masked(mesh: Landscape) -> None:
+    _with_column(mesh, INVOICES, ContractColumn("customer_email", "VARCHAR", classification="pii"))
+    (violation,) = _only(evaluate(mesh), "GOV-005")
+    assert violation.subject == "sales.invoices.customer_email"
+    assert "mask_pii('customer_email')" in violation.message and "or drop the column" in violation.message
+
+
+def test_gov005_declared_masking_must_be_in_the_model(mesh: Landscape) -> None:
+    _with_column(
+        mesh,
+        INVOICES,
+        ContractColumn("customer_email", "VARCHAR", classification="pii", masking="hmac_sha256"),
+    )
+    (violation,) = _only(evaluate(mesh), "GOV-005")
+    assert "invoices.sql does not select" in violation.message
+
+
+def test_gov006_naming_and_type_standards(mesh: Landscape) -> None:
+    _with_column(mesh, INVOICES, ContractColumn("tax_amount", "DOUBLE"))
+    _with_column(mesh, INVOICES, ContractColumn("shipped_at", "TIMESTAMP"))
+    _with_column(mesh, INVOICES, ContractColumn("fee", "DECIMAL(18,2)", currency="fee_currency"))
+    messages = [f"{v.subject}: {v.message}" for v in _only(evaluate(mesh), "GOV-006")]
+    assert "sales.invoices.tax_amount: money is DECIMAL(p,s), not DOUBLE" in messages
+    assert any(m.startswith("sales.invoices.tax_amount: looks like money") for m in messages)
+    assert "sales.invoices.shipped_at: timestamps are TIMESTAMPTZ (UTC), not naive TIMESTAMP" in messages
+    assert any("'fee_currency' is neither an ISO 4217 code" in m for m in messages)
+
+
+def test_gov007_every_handoff_has_blocking_gates(mesh: Landscape) -> None:
+    from mesh_orchestrator.handoff import build_handoff_asset
+
+    checks = {}
+    for contract in mesh.contracts.values():
+        asset = build_handoff_asset(contract)
+        checks[asset.key.to_user_string()] = {c.name: c.blocking for c in asset.check_specs}
+    assert all(all(found.values()) and len(found) >= 2 for found in checks.values())
+    checks["mesh/handoff/sales__invoices"]["contract_satisfied"] = False
+    del checks["mesh/handoff/hr__rewards"]
+    mesh.handoff_checks = checks
+    messages = {f"{v.subject}: {v.message}" for v in _only(evaluate(mesh), "GOV-007")}
+    assert messages == {
+        "sales.invoices: hand-off mesh/handoff/sales__invoices lacks the blocking check contract_satisfied",
+        "hr.rewards: no hand-off asset mesh/handoff/hr__rewards publishes it",
+    }
+
+
+def test_gov008_identifiers_are_validated(mesh: Landscape) -> None:
+    spec = mesh.specs["sales"]
+    mesh.specs["sales"] = replace(spec, products=(*spec.products, 'x"; drop table gold.invoices; --'))
+    (violation,) = _only(evaluate(mesh, include_dbt=False), "GOV-008")
+    assert "is not a valid identifier" in violation.message
+
+
+def test_gov009_a_dbt_model_drifting_from_its_contract(mesh: Landscape, tmp_path: Path) -> None:
+    project = _copy_dbt_project(mesh, "sales", tmp_path)
+    products = project / "models" / "gold" / "_products.yml"
+    products.write_text(products.read_text().replace("data_type: DECIMAL(18,2)", "data_type: DOUBLE", 1))
+    (violation,) = _only(evaluate(mesh), "GOV-009")
+    assert "models/gold/_products.yml and quality/contracts/sales/invoices.yaml disagree" in violation.message
+    assert "invoices.columns[unit_price].data_type: contract says 'DECIMAL(18,2)'" in violation.message
+    assert "mesh contracts sync-dbt" in violation.message
+
+
+def test_gov009_gold_contracts_must_be_enforced(mesh: Landscape, tmp_path: Path) -> None:
+    project = _copy_dbt_project(mesh, "sales", tmp_path)
+    config = project / "dbt_project.yml"
+    config.write_text(config.read_text().replace("enforced: true", "enforced: false"))
+    (violation,) = _only(evaluate(mesh), "GOV-009")
+    assert "+contract: {enforced: true}" in violation.message
+
+
+def test_gov010_inputs_must_match_lineage(mesh: Landscape) -> None:
+    contract = mesh.contracts[INVOICES]
+    inputs = (*(i for i in contract.inputs if i.kind != "product"), ContractInput("feed", "returns"))
+    mesh.contracts[INVOICES] = replace(contract, inputs=inputs)
+    messages = {v.message for v in _only(evaluate(mesh), "GOV-010")}
+    assert (
+        "built from product inventory.item_catalogue: "
+        "add {kind: product, name: inventory.item_catalogue} to inputs" in messages
+    )
+    assert "declares input feed returns but its dbt model does not use it" in messages
+
+
+def test_gov011_a_leftover_contract_is_a_warning(mesh: Landscape, tmp_path: Path) -> None:
+    mesh.contract_files.append(policies.CONTRACTS_DIR / "sales" / "returns.yaml")
+    (violation,) = _only(evaluate(mesh), "GOV-011")
+    assert not violation.is_error
+    assert enforce(mesh, "code location sales", domains=["sales"]) == [violation]
+
+
+def test_a_code_location_refuses_to_load_on_a_violation(
+    mesh: Landscape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesh_orchestrator import definitions
+
+    mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=())
+    monkeypatch.setattr(definitions.Landscape, "load", classmethod(lambda cls, specs=None: mesh))
+    with pytest.raises(PolicyViolationError, match=r"code location mesh: 1 policy violation") as error:
+        definitions.build_mesh_definitions()
+    assert "GOV-003" in str(error.value) and "quality/contracts/inventory/item_catalogue.yaml" in str(
+        error.value
+    )
