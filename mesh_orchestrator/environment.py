@@ -26,6 +26,15 @@ concurrency:
   pools:
     # One DuckDB writer per file: each domain's pool admits one step at a time.
     default_limit: 1
+# Used when the daemon runs (`dagster dev` starts it): a run whose process died is detected and
+# retried once; a run that failed on its own (a failed gate, a dbt error) is not retried.
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
 
 
