@@ -19,6 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging.version import Version
 
 from mesh_orchestrator import names
+from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.contracts import contract_path
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.spec import DomainSpec
@@ -88,6 +89,9 @@ class MeshDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return [self.spec.owner]
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
+        return gated_eager()
 
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         """Gold models of products also point at their data contract, the source of their dbt contract."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.alert_sensors import gate_failure_sensor, stale_product_sensor
+from mesh_orchestrator.automation import automation_sensor
 from mesh_orchestrator.environment import ensure_environment
 from mesh_orchestrator.handoff import build_handoff_asset
 from mesh_orchestrator.policies import Landscape, enforce
@@ -41,6 +43,11 @@ def build_mesh_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
+        sensors=[
+            automation_sensor(names.MESH),
+            gate_failure_sensor(),
+            stale_product_sensor([a.key for a in assets]),
+        ],
         executor=dg.in_process_executor,
     )
 

@@ -5,9 +5,11 @@
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.bronze import Reconciliation, build_bronze, quarantine_reasons
 from mesh_orchestrator.landing import ingest_feed
 from mesh_orchestrator.paths import landing_dir
+from mesh_orchestrator.retries import retry_when_locked
 from mesh_orchestrator.spec import DomainSpec, FeedSpec
 from mesh_orchestrator.sql import identifier
 from mesh_orchestrator.storage import domain_db, fetch_one
@@ -45,7 +47,7 @@ def landing_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         metadata={"landing_folder": dg.MetadataValue.path(str(folder))},
     )
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with domain_db(spec.name) as con:
+        with retry_when_locked(), domain_db(spec.name) as con:
             report = ingest_feed(con, feed, folder, context.log.info)
             (total,) = fetch_one(con, f"SELECT count(*) FROM landing.{identifier(feed.name)}")
         if report.skipped:
@@ -86,6 +88,7 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         deps=[names.asset_key(spec.name, "landing", feed.name)],
+        automation_condition=gated_eager(),
         group_name=names.group_name(spec.name, "bronze"),
         owners=[spec.owner],
         tags=names.tags(spec.name, "bronze", pii=feed.has_pii),
@@ -107,7 +110,7 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         ],
     )
     def _bronze(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with domain_db(spec.name) as con:
+        with retry_when_locked(), domain_db(spec.name) as con:
             rec = build_bronze(con, feed)
             reasons = quarantine_reasons(con, feed)
         rejected = rec.duplicates + rec.quarantined

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.automation import automation_sensor
 from mesh_orchestrator.dbt import MeshDbtCliResource, build_dbt_assets, dbt_project
 from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
 from mesh_orchestrator.environment import ensure_environment
+from mesh_orchestrator.ingestion import ingestion_triggers
 from mesh_orchestrator.policies import Landscape, enforce
 from mesh_orchestrator.spec import DomainSpec, load_domain_spec
 from mesh_orchestrator.sql_checks import build_sql_checks
@@ -45,6 +47,7 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
     landscape = Landscape.load()
     landscape.asset_deps = asset_dependencies(assets)
     enforce(landscape, f"code location {domain}", domains=[domain])
+    sensors, schedules = ingestion_triggers(spec)
     job = dg.define_asset_job(
         names.domain_job_name(domain),
         selection=dg.AssetSelection.all(),
@@ -54,6 +57,8 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
         assets=assets,
         asset_checks=build_sql_checks(spec, keys),
         jobs=[job],
+        sensors=[*sensors, automation_sensor(domain)],
+        schedules=schedules,
         resources={"dbt": dbt},
         executor=dg.in_process_executor,
     )

@@ -23,12 +23,15 @@ from typing import Any
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.alert_sensors import freshness_policy
 from mesh_orchestrator.audit import AuditResult, audit_staged
+from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.contracts import Contract
 from mesh_orchestrator.errors import AuditFailedError, MeshError, PersonalDataFoundError
 from mesh_orchestrator.paths import REPO_ROOT, products_dir
 from mesh_orchestrator.pii_scan import ScanResult, scan_staged
 from mesh_orchestrator.ports import current_path, publish, stage_path
+from mesh_orchestrator.retries import retry_when_locked
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import domain_db
 
@@ -134,6 +137,8 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
         key=key,
         deps=[names.asset_key(contract.domain, "gold", contract.model)],
         group_name=names.group_name(names.MESH, names.HANDOFF),
+        automation_condition=gated_eager(),
+        freshness_policy=freshness_policy(contract),
         owners=[contract.owner],
         tags={
             **names.tags(contract.domain, names.HANDOFF, contract.product),
@@ -171,7 +176,8 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
         ],
     )
     def _handoff(context: dg.AssetExecutionContext) -> Iterator[Any]:
-        staged = stage_product(contract, context.run_id)
+        with retry_when_locked():
+            staged = stage_product(contract, context.run_id)
         started = time.perf_counter()
         scan = scan_staged(staged, contract)
         scanned = scan_check_result(key, scan, time.perf_counter() - started)

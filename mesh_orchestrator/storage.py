@@ -18,6 +18,9 @@ LOCK_MARKERS = ("could not set lock", "conflicting lock")
 #: variable. DuckDB's own default is 80 % of the machine's memory.
 MEMORY_LIMIT_ENV = "MESH_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
+#: How long to wait for another process's lock before giving up (then the step is retried).
+LOCK_WAIT_ENV = "MESH_DUCKDB_LOCK_WAIT_SECONDS"
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
 
 
 def memory_limit() -> str:
@@ -32,8 +35,15 @@ def is_lock_error(exc: BaseException) -> bool:
     return any(marker in str(exc).lower() for marker in LOCK_MARKERS)
 
 
-def connect(path: Path, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+def lock_wait_seconds() -> float:
+    return float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def connect(
+    path: Path, read_only: bool = False, wait_seconds: float | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open ``path``; retry while another process holds the file's lock, then say who to stop."""
+    wait_seconds = lock_wait_seconds() if wait_seconds is None else wait_seconds
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds

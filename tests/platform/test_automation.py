@@ -1,0 +1,132 @@
+"""Gated propagation, evaluated without a daemon: new data flows bronze -> silver -> gold -> hand-off
+-> consumer, and a failed blocking check anywhere stops it, across code locations."""
+
+import warnings
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from mesh_orchestrator.definitions import build_mesh_definitions
+from mesh_orchestrator.domain_definitions import build_domain_definitions
+from mesh_orchestrator.spec import discover_domains
+
+HANDOFF = dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"])
+CONSUMER = dg.AssetKey(["sales", "silver", "stg_ports__item_catalogue"])
+LANDING = dg.AssetKey(["sales", "landing", "distributor_orders"])
+BRONZE = dg.AssetKey(["sales", "bronze", "distributor_orders"])
+STAGING = dg.AssetKey(["sales", "silver", "stg_bronze__distributor_orders"])
+GOLD = dg.AssetKey(["sales", "gold", "invoices"])
+SALES_HANDOFF = dg.AssetKey(["mesh", "handoff", "sales__invoices"])
+
+
+@pytest.fixture(scope="module")
+def mesh_defs() -> dg.Definitions:
+    """Every code location of the workspace in one Definitions: the graph the daemon evaluates."""
+    locations = [*(build_domain_definitions(d) for d in discover_domains()), build_mesh_definitions()]
+    return dg.Definitions(
+        assets=[a for loc in locations for a in loc.assets or []],
+        asset_checks=[c for loc in locations for c in loc.asset_checks or []],
+        resources={"dbt": dg.ResourceDefinition.none_resource()},  # each domain has its own
+    )
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        yield
+
+
+class Ticks:
+    """Successive automation evaluations of a few assets against one instance."""
+
+    def __init__(self, defs: dg.Definitions, *keys: dg.AssetKey) -> None:
+        self.defs, self.keys = defs, keys
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.cursor = None
+
+    def tick(self) -> dict[dg.AssetKey, int]:
+        result = dg.evaluate_automation_conditions(
+            defs=self.defs,
+            instance=self.instance,
+            asset_selection=dg.AssetSelection.assets(*self.keys),
+            cursor=self.cursor,
+        )
+        self.cursor = result.cursor
+        return {key: result.get_num_requested(key) for key in self.keys}
+
+    def materialize(self, key: dg.AssetKey, failed_checks: tuple[str, ...] = ()) -> None:
+        """A new version of ``key`` with every blocking check evaluated (``failed_checks`` fail)."""
+        self.instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+        self.checks(key, failed_checks)
+
+    def checks(self, key: dg.AssetKey, failed: tuple[str, ...] = ()) -> None:
+        graph = self.defs.resolve_asset_graph()
+        for check_key in graph.get_check_keys_for_assets({key}):
+            if not graph.get_check_spec(check_key).blocking:
+                continue
+            self.instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=key,
+                    check_name=check_key.name,
+                    passed=check_key.name not in failed,
+                    blocking=True,
+                )
+            )
+
+
+def test_everything_downstream_of_landing_is_gated(mesh_defs: dg.Definitions) -> None:
+    graph = mesh_defs.resolve_asset_graph()
+    gated = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        if key.path[1] == "landing":
+            assert node.automation_condition is None, key  # started by its sensor or schedule
+        else:
+            assert node.automation_condition == gated, key
+
+
+def test_every_location_starts_its_own_automation_sensor() -> None:
+    for location in [*discover_domains()]:
+        (sensor,) = [s for s in build_domain_definitions(location).sensors or [] if "automation" in s.name]
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    (sensor,) = [s for s in build_mesh_definitions().sensors or [] if "automation" in s.name]
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_consumer_runs_only_after_the_providers_gates_passed(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, CONSUMER)
+    assert ticks.tick()[CONSUMER] == 0
+    ticks.materialize(HANDOFF, failed_checks=("no_personal_data",))
+    assert ticks.tick()[CONSUMER] == 0  # a failed gate in another code location stops it
+    assert ticks.tick()[CONSUMER] == 0
+    ticks.checks(HANDOFF)  # the gate passes on the same version
+    assert ticks.tick()[CONSUMER] == 1
+    assert ticks.tick()[CONSUMER] == 0  # once per new version
+
+
+def test_new_landing_data_flows_through_bronze_to_silver(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, BRONZE, STAGING)
+    ticks.tick()
+    ticks.materialize(LANDING)
+    # One run for both: inside it, bronze's blocking check gates silver.
+    assert ticks.tick() == {BRONZE: 1, STAGING: 1}
+    ticks.materialize(BRONZE, failed_checks=("rows_reconciled",))
+    assert ticks.tick() == {BRONZE: 0, STAGING: 0}  # rows lost on the way: silver waits
+    ticks.materialize(BRONZE)
+    assert ticks.tick() == {BRONZE: 0, STAGING: 1}
+
+
+def test_a_new_gold_version_is_handed_off_once_its_dbt_tests_passed(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, SALES_HANDOFF)
+    ticks.tick()
+    graph = mesh_defs.resolve_asset_graph()
+    blocking = [k.name for k in graph.get_check_keys_for_assets({GOLD}) if graph.get_check_spec(k).blocking]
+    assert blocking, "gold invoices has blocking dbt tests"
+    ticks.materialize(GOLD, failed_checks=(blocking[0],))
+    assert ticks.tick()[SALES_HANDOFF] == 0
+    ticks.materialize(GOLD)
+    assert ticks.tick()[SALES_HANDOFF] == 1
