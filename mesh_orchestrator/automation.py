@@ -25,6 +25,15 @@ def gated_eager() -> dg.AutomationCondition:
     return dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
+def with_target() -> dg.AutomationCondition:
+    """For checks: run whenever the checked asset is materialised, in the same run.
+
+    A check without a condition is never requested by automation, so a gated consumer would wait
+    forever for a verdict on the new version: every check evaluated on a version must carry this.
+    """
+    return dg.AutomationCondition.eager()
+
+
 def automation_sensor(location: str) -> dg.AutomationConditionSensorDefinition:
     """The location's automation sensor, running by default (``MESH_AUTOMATION_INTERVAL_SECONDS``)."""
     return dg.AutomationConditionSensorDefinition(

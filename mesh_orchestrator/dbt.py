@@ -16,10 +16,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_shared.record import replace
 from packaging.version import Version
 
 from mesh_orchestrator import names
-from mesh_orchestrator.automation import gated_eager
+from mesh_orchestrator.automation import gated_eager, with_target
 from mesh_orchestrator.contracts import contract_path
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.spec import DomainSpec
@@ -92,6 +93,17 @@ class MeshDbtTranslator(DagsterDbtTranslator):
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
         return gated_eager()
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        """dbt tests run with their model in automated runs too (see ``automation.with_target``)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return None if spec is None else replace(spec, automation_condition=with_target())
 
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         """Gold models of products also point at their data contract, the source of their dbt contract."""

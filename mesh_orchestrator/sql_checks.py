@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.automation import with_target
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.spec import DomainSpec, SqlCheckSpec
 from mesh_orchestrator.storage import domain_db
@@ -45,6 +46,7 @@ def _asset_check(spec: DomainSpec, check: SqlCheckSpec) -> dg.AssetChecksDefinit
         name=check.name,
         description=check.description or None,
         blocking=True,
+        automation_condition=with_target(),
         pool=names.pool(spec.name),
         metadata={"query": dg.MetadataValue.md(f"```sql\n{check.query.strip()}\n```")},
     )

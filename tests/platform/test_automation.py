@@ -130,3 +130,27 @@ def test_a_new_gold_version_is_handed_off_once_its_dbt_tests_passed(mesh_defs: d
     assert ticks.tick()[SALES_HANDOFF] == 0
     ticks.materialize(GOLD)
     assert ticks.tick()[SALES_HANDOFF] == 1
+
+
+def test_checks_run_with_their_asset_in_automated_runs(mesh_defs: dg.Definitions) -> None:
+    """A check never requested would leave its asset's consumers waiting for a verdict forever."""
+    graph = mesh_defs.resolve_asset_graph()
+    finance_gold = dg.AssetKey(["finance", "gold", "balance_sheet"])
+    for key in (GOLD, finance_gold):
+        check_keys = graph.get_check_keys_for_assets({key})
+        assert check_keys
+        for check_key in check_keys:
+            condition = graph.get_check_spec(check_key).automation_condition
+            assert condition is not None, check_key
+    blocking = [k for k in graph.get_check_keys_for_assets({STAGING}) if graph.get_check_spec(k).blocking]
+    assert blocking
+    selection = dg.AssetSelection.assets(BRONZE, STAGING) | dg.AssetSelection.checks(*blocking)
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.evaluate_automation_conditions(defs=mesh_defs, instance=instance, asset_selection=selection)
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=LANDING))
+    result = dg.evaluate_automation_conditions(
+        defs=mesh_defs, instance=instance, asset_selection=selection, cursor=first.cursor
+    )
+    assert result.get_num_requested(STAGING) == 1
+    requested = {r.key: r.true_subset.size for r in result.results}  # get_num_requested: assets only
+    assert all(requested[k] == 1 for k in blocking)  # in the same run as their asset
