@@ -1,0 +1,177 @@
+"""The mesh keeps itself up to date under a real ``dagster-daemon`` with the real workspace.
+
+1. A new sales file is picked up by its file sensor, and gated automation carries it through sales,
+   the hand-offs and finance until the published balance sheet has a new version.
+2. A sales file that breaks a hand-off gate publishes nothing, starts no consumer run, and the gate
+   failure is written to the alert log.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.dagster_run import RunsFilter
+
+from mesh_orchestrator.paths import REPO_ROOT
+from tests.mesh.conftest import mesh
+
+#: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.
+PROPAGATION_TIMEOUT = 420
+FAST = {
+    "MESH_SENSOR_INTERVAL_SECONDS": "1",
+    "MESH_AUTOMATION_INTERVAL_SECONDS": "1",
+    "MESH_FILE_SETTLE_SECONDS": "1",
+}
+HEADER = "order_id,line_number,order_date,distributor_id,customer_id,sku,quantity,discount_pct\n"
+
+
+class Daemon:
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.home = data / "dagster_home"
+        self.log = data / "daemon.log"
+        self.env = {**os.environ, **FAST, "MESH_DATA_DIR": str(data), "DAGSTER_HOME": str(self.home)}
+        # The instance's storage exists before the daemon and its code servers start (no race).
+        self.instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(self.home)))
+        executable = Path(sys.executable).with_name("dagster-daemon")
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [str(executable), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.instance.dispose()
+
+    def runs_since(self, since: datetime) -> list[dg.DagsterRun]:
+        return list(self.instance.get_runs(filters=RunsFilter(created_after=since)))
+
+    def wait_for(
+        self, what: str, condition: Callable[[], bool], timeout: float = PROPAGATION_TIMEOUT
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(2)
+        runs = [
+            f"{r.status.value} {sorted(k.to_user_string() for k in r.asset_selection or [])[:3]}"
+            for r in self.instance.get_runs(limit=15)
+        ]
+        tail = self.log.read_text()[-3000:]
+        raise AssertionError(f"timed out waiting for {what}\nruns: {runs}\ndaemon log tail:\n{tail}")
+
+    def idle(self) -> bool:
+        return not self.instance.get_runs(
+            filters=RunsFilter(
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ]
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    data = tmp_path_factory.mktemp("daemon") / "data"
+    mesh(data, "demo")  # sample data and one full run: automation starts from a published mesh
+    running = Daemon(data)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _port_version(data: Path, domain: str, product: str) -> int:
+    meta = pq.read_schema(data / "products" / domain / product / "current.parquet").metadata
+    return int(meta[b"mesh.version"])
+
+
+def _drop_orders(data: Path, name: str, lines: list[str]) -> None:
+    """Write a distributor batch file the way a producer should: to ``.part``, then rename."""
+    folder = data / "landing" / "sales" / "distributor_orders"
+    part = folder / f"{name}.part"
+    part.write_text(HEADER + "".join(f"{line}\n" for line in lines), encoding="utf-8")
+    part.rename(folder / name)
+
+
+def _known_order_line(data: Path) -> list[str]:
+    """Customer, SKU and discount of a real order line, so the new order is valid in every domain."""
+    folder = data / "landing" / "sales" / "distributor_orders"
+    first = sorted(folder.glob("*.csv"))[0].read_text(encoding="utf-8").splitlines()[1]
+    return first.split(",")
+
+
+def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
+    before = _port_version(daemon.data, "finance", "balance_sheet")
+    fields = _known_order_line(daemon.data)
+    started = datetime.now(UTC)
+    _drop_orders(
+        daemon.data,
+        "distributor_DIST-01_2026-03-30_late.csv",
+        [f"DO-9000001,1,2026-03-30,{fields[3]},{fields[4]},{fields[5]},7,{fields[7]}"],
+    )
+    daemon.wait_for(
+        "a new version of the finance balance sheet",
+        lambda: _port_version(daemon.data, "finance", "balance_sheet") > before,
+    )
+    runs = daemon.runs_since(started)
+    assert all(r.status != dg.DagsterRunStatus.FAILURE for r in runs), [r.run_id for r in runs]
+    sensors = {r.tags.get("dagster/sensor_name") for r in runs}
+    assert "sales__distributor_orders__files" in sensors
+    assert {"sales__automation", "mesh__automation", "finance__automation"} <= sensors
+    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
+
+
+def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> None:
+    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
+    invoices_before = _port_version(daemon.data, "sales", "invoices")
+    fields = _known_order_line(daemon.data)
+    started = datetime.now(UTC)
+    _drop_orders(  # a negative quantity: typed fine, but the invoices contract requires quantity >= 1
+        daemon.data,
+        "distributor_DIST-01_2026-03-31_correction.csv",
+        [f"DO-9000002,1,2026-03-31,{fields[3]},{fields[4]},{fields[5]},-3,{fields[7]}"],
+    )
+    alerts = daemon.data / "alerts" / "alerts.jsonl"
+
+    def gate_alert() -> bool:
+        if not alerts.exists():
+            return False
+        lines = [json.loads(line) for line in alerts.read_text().splitlines() if line.strip()]
+        return any(a["kind"] == "gate_failure" and "sales__invoices" in a["subject"] for a in lines)
+
+    daemon.wait_for("the gate-failure alert", gate_alert)
+    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
+    time.sleep(10)  # several automation ticks after the failure: still no consumer run
+    assert _port_version(daemon.data, "sales", "invoices") == invoices_before
+    finance_runs = [
+        r
+        for r in daemon.runs_since(started)
+        if any(key.path[0] == "finance" for key in r.asset_selection or [])
+    ]
+    assert finance_runs == []
