@@ -44,6 +44,8 @@ META_KEY = "extra_expectation"
 #: against the column's statistics), types (checked on the Arrow schema against the contract; the
 #: batch holds decimals as floats), LIKE patterns (SQL only). As the batch holds DECIMAL columns as
 #: doubles, comparisons are exact but ``expect_multicolumn_sum_to_equal`` of money is not.
+#: ``expect_column_pair_values_to_be_in_set`` runs row by row in Python (about 40 µs a row: 28 s on
+#: the general ledger's 726k rows at scale 2000); on a big product, write a SQL check instead.
 ALLOWED = frozenset(
     {
         # column map

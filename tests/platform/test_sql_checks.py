@@ -55,3 +55,18 @@ def test_a_check_must_name_a_silver_or_gold_model() -> None:
     }
     with pytest.raises(SpecError, match=re.escape("must be '<silver|gold>/<dbt model>'")):
         parse_domain_spec(spec, Path("p.yaml"))
+
+
+def test_a_journal_posted_from_the_wrong_domain_is_named(data_dir: Path) -> None:
+    check = next(
+        c for c in load_domain_spec("finance").checks if c.name == "journals_posted_from_their_source"
+    )
+    path = warehouse_path("finance")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE SCHEMA gold; CREATE TABLE gold.general_ledger AS SELECT * FROM (VALUES "
+            "('sales', 'sales'), ('payroll', 'hr'), ('payroll', 'sales'), ('payroll', 'sales')"
+            ") t(journal, source_domain)"
+        )
+    assert run_sql_check("finance", check) == ["2 line(s) of journal payroll are posted from sales"]
