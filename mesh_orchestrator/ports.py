@@ -81,6 +81,22 @@ def require_current(domain: str, product: str) -> PublishedVersion:
     return published
 
 
+def same_data(a: Path, b: Path) -> bool:
+    """Whether two Parquet files hold the same rows and columns (file metadata aside).
+
+    Compared column by column, so memory is bounded by two columns, not two whole products.
+    """
+    first, second = pq.ParquetFile(a), pq.ParquetFile(b)
+    if first.metadata.num_rows != second.metadata.num_rows:
+        return False
+    if not first.schema_arrow.remove_metadata().equals(second.schema_arrow.remove_metadata()):
+        return False
+    return all(
+        first.read(columns=[name]).column(0).equals(second.read(columns=[name]).column(0))
+        for name in first.schema_arrow.names
+    )
+
+
 def publish(domain: str, product: str, staged: Path, contract_version: str) -> PublishedVersion:
     """Publish an audited staged file as the next version and point ``current`` at it.
 
@@ -90,31 +106,33 @@ def publish(domain: str, product: str, staged: Path, contract_version: str) -> P
     port = products_dir(domain, product)
     versions = port / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    table = pq.read_table(staged)
+    source = pq.ParquetFile(staged)
     previous = current_version(domain, product)
     if (
         previous is not None
         and previous.contract_version == contract_version
-        and pq.read_table(previous.path)
-        .replace_schema_metadata(None)
-        .equals(table.replace_schema_metadata(None))
+        and same_data(staged, previous.path)
     ):
         return previous
     existing = [int(p.stem) for p in versions.glob("*.parquet") if p.stem.isdigit()]
     version = max(existing, default=0) + 1
     published_at = datetime.now(UTC).isoformat(timespec="seconds")
-    meta = dict(table.schema.metadata or {})
+    rows = source.metadata.num_rows
+    meta = dict(source.schema_arrow.metadata or {})
     meta.update(
         {
             META_PREFIX + b"version": str(version).encode(),
             META_PREFIX + b"contract_version": contract_version.encode(),
-            META_PREFIX + b"rows": str(table.num_rows).encode(),
+            META_PREFIX + b"rows": str(rows).encode(),
             META_PREFIX + b"published_at": published_at.encode(),
         }
     )
     final = versions / f"{version:06d}.parquet"
     tmp = versions / f".{version:06d}.parquet.tmp"
-    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    # Row group by row group: memory is bounded by a row group, not the product.
+    with pq.ParquetWriter(tmp, source.schema_arrow.with_metadata(meta)) as writer:
+        for group in range(source.num_row_groups):
+            writer.write_table(source.read_row_group(group))
     os.replace(tmp, final)
     link = port / f".{CURRENT}.{version}.tmp"
     if link.exists():
@@ -124,7 +142,7 @@ def publish(domain: str, product: str, staged: Path, contract_version: str) -> P
     except OSError:  # file systems without hard links: a copy, still swapped in atomically
         shutil.copyfile(final, link)
     os.replace(link, port / CURRENT)
-    return PublishedVersion(domain, product, version, contract_version, table.num_rows, published_at, final)
+    return PublishedVersion(domain, product, version, contract_version, rows, published_at, final)
 
 
 def read_current(domain: str, product: str) -> pa.Table:
