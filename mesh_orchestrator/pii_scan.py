@@ -22,7 +22,7 @@ from mesh_orchestrator.contracts import Contract
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.sql import identifier, is_identifier, literal
-from mesh_orchestrator.storage import memory_limit
+from mesh_orchestrator.storage import in_memory
 
 PATTERNS_PATH = REPO_ROOT / "quality" / "pii_patterns.yaml"
 #: Masked samples kept per (column, pattern) with hits.
@@ -125,7 +125,7 @@ def load_patterns(path: Path = PATTERNS_PATH) -> tuple[PiiPattern, ...]:
     if not isinstance(data, dict) or not isinstance(data.get("patterns"), list) or not data["patterns"]:
         raise SpecError(path, "patterns", "is required: a non-empty list of {id, description, regex}")
     seen: set[str] = set()
-    with duckdb.connect(config={"memory_limit": memory_limit()}) as con:
+    with in_memory() as con:
         patterns = tuple(
             _entry(con, path, raw, f"patterns[{i}]", seen) for i, raw in enumerate(data["patterns"])
         )
@@ -168,7 +168,7 @@ def scan_staged(path: Path, contract: Contract, patterns: tuple[PiiPattern, ...]
     patterns = load_patterns() if patterns is None else patterns
     pii = {c.name for c in contract.columns if c.classification == "pii"}
     source = f"read_parquet({literal(str(path))})"
-    with duckdb.connect(config={"memory_limit": memory_limit()}) as con:
+    with in_memory() as con:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         text = [str(name) for name, kind, *_ in described if kind == "VARCHAR"]
         scanned = [c for c in text if c not in pii]

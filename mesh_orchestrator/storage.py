@@ -63,6 +63,11 @@ def connect(
             delay = min(delay * 2, 2.0)
 
 
+def in_memory() -> duckdb.DuckDBPyConnection:
+    """A scratch in-memory database (for reading Parquet files) under the mesh's memory ceiling."""
+    return duckdb.connect(config={"memory_limit": memory_limit()})
+
+
 @contextmanager
 def domain_db(domain: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the domain's own database file, closed on exit."""
