@@ -14,7 +14,7 @@ Both only report: they request no runs. A run-status sensor ignores failures fro
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -22,28 +22,11 @@ from dagster._core.definitions.freshness import FreshnessState, FreshnessStateRe
 from dagster._utils.error import SerializableErrorInfo
 
 from mesh_orchestrator.alerts import GATE_FAILURE, RUN_FAILURE, STALE_PRODUCT, Alert, send_alert
-from mesh_orchestrator.contracts import Contract
 
 GATE_SENSOR = "gate_failure_alert"
 STALE_SENSOR = "stale_product_alert"
 #: The FreshnessDaemon evaluates every 30 s by default; polling faster finds nothing new.
 STALE_INTERVAL_SECONDS = 30
-_MINUTE = timedelta(minutes=1)
-
-
-def warn_window(fail_window: timedelta) -> timedelta | None:
-    """90 % of the fail window and at least a minute before it; None when that leaves under a minute
-    (Dagster's smallest window)."""
-    warn = timedelta(seconds=int(min(fail_window * 0.9, fail_window - _MINUTE).total_seconds()))
-    return warn if warn >= _MINUTE else None
-
-
-def freshness_policy(contract: Contract) -> dg.FreshnessPolicy | None:
-    """The contract's freshness SLA as a Dagster policy: FAIL past the SLA, WARN shortly before."""
-    fail = contract.sla.freshness
-    if fail is None:
-        return None
-    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn_window(fail))
 
 
 def _root_message(error: SerializableErrorInfo | None) -> str | None:

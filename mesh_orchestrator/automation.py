@@ -6,6 +6,9 @@ a port) materialises when any of its dependencies updated, but only once every b
 those dependencies passed on their latest version. A failed gate, in whatever code location,
 therefore stops propagation: consumers stay on the last good version until the gate passes.
 
+Each product's freshness policy comes from its contract's SLA; the daemon judges it and the
+``stale_product_alert`` sensor (``alert_sensors``) alerts when it fails.
+
 Each code location carries its own automation sensor (started by default; Dagster's default one
 starts stopped), which evaluates its assets against the whole workspace's graph.
 """
@@ -13,11 +16,15 @@ starts stopped), which evaluates its assets against the whole workspace's graph.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import dagster as dg
 
+from mesh_orchestrator.contracts import Contract
+
 INTERVAL_ENV = "MESH_AUTOMATION_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
+_MINUTE = timedelta(minutes=1)
 
 
 def gated_eager() -> dg.AutomationCondition:
@@ -43,3 +50,18 @@ def automation_sensor(location: str) -> dg.AutomationConditionSensorDefinition:
         minimum_interval_seconds=int(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS)),
         description="Materialises assets whose dependencies updated and passed their blocking checks.",
     )
+
+
+def warn_window(fail_window: timedelta) -> timedelta | None:
+    """90 % of the fail window and at least a minute before it; None when that leaves under a minute
+    (Dagster's smallest window)."""
+    warn = timedelta(seconds=int(min(fail_window * 0.9, fail_window - _MINUTE).total_seconds()))
+    return warn if warn >= _MINUTE else None
+
+
+def freshness_policy(contract: Contract) -> dg.FreshnessPolicy | None:
+    """The contract's freshness SLA as a Dagster policy: FAIL past the SLA, WARN shortly before."""
+    fail = contract.sla.freshness
+    if fail is None:
+        return None
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn_window(fail))

@@ -23,9 +23,8 @@ from typing import Any
 import dagster as dg
 
 from mesh_orchestrator import names
-from mesh_orchestrator.alert_sensors import freshness_policy
 from mesh_orchestrator.audit import AuditResult, audit_staged
-from mesh_orchestrator.automation import gated_eager
+from mesh_orchestrator.automation import freshness_policy, gated_eager
 from mesh_orchestrator.contracts import Contract
 from mesh_orchestrator.errors import AuditFailedError, MeshError, PersonalDataFoundError
 from mesh_orchestrator.paths import REPO_ROOT, products_dir

@@ -22,6 +22,7 @@ import yaml
 from mesh_orchestrator import names
 from mesh_orchestrator.contracts import CONTRACTS_DIR, Contract, contract_path, load_contract
 from mesh_orchestrator.errors import IdentifierError, MeshError, SpecError
+from mesh_orchestrator.extra_expectations import load_extra_expectations
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.spec import DomainSpec, ProductRef, load_all_specs
 from mesh_orchestrator.sql import identifier
@@ -197,10 +198,6 @@ def _product_has_valid_contract(landscape: Landscape, policy: Policy, scope: set
         )
         yield Violation(policy, ref.domain, str(ref), fix, Path(error.path))
     for _spec, contract in _products(landscape, scope):
-        try:
-            from mesh_orchestrator.extra_expectations import load_extra_expectations
-        except ImportError:  # pragma: no cover - the module ships with the platform
-            return
         try:
             load_extra_expectations(contract)
         except SpecError as exc:

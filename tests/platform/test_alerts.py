@@ -15,13 +15,9 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 
-from mesh_orchestrator.alert_sensors import (
-    freshness_policy,
-    gate_failure_sensor,
-    stale_product_sensor,
-    warn_window,
-)
+from mesh_orchestrator.alert_sensors import gate_failure_sensor, stale_product_sensor
 from mesh_orchestrator.alerts import WEBHOOK_ENV, Alert, alerts_log_path, send_alert
+from mesh_orchestrator.automation import freshness_policy, warn_window
 from mesh_orchestrator.contracts import parse_contract
 
 KEY = dg.AssetKey(["mesh", "handoff", "shop__items"])
