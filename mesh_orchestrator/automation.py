@@ -27,9 +27,25 @@ DEFAULT_INTERVAL_SECONDS = 30
 _MINUTE = timedelta(minutes=1)
 
 
+def eager_any_partition() -> dg.AutomationCondition:
+    """Dagster's ``eager()`` without its ``in_latest_time_window``: late data is the rule here.
+
+    A day's file arrives after the day, a correction months later, and a new product version
+    touches every month of the close. Stock ``eager()`` would update only the newest time window;
+    this updates whichever partitions' dependencies updated. Same as ``eager()`` when unpartitioned.
+    """
+    ac = dg.AutomationCondition
+    return (
+        (ac.newly_missing() | ac.any_deps_updated()).since_last_handled()
+        & ~ac.any_deps_missing()
+        & ~ac.any_deps_in_progress()
+        & ~ac.in_progress()
+    ).with_label("eager (any partition)")
+
+
 def gated_eager() -> dg.AutomationCondition:
     """Run after any dependency updated, once all their blocking checks passed."""
-    return dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    return eager_any_partition() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 def with_target() -> dg.AutomationCondition:
@@ -38,7 +54,7 @@ def with_target() -> dg.AutomationCondition:
     A check without a condition is never requested by automation, so a gated consumer would wait
     forever for a verdict on the new version: every check evaluated on a version must carry this.
     """
-    return dg.AutomationCondition.eager()
+    return eager_any_partition()
 
 
 def automation_sensor(location: str) -> dg.AutomationConditionSensorDefinition:

@@ -3,7 +3,8 @@
 Every landed record ends in exactly one place: the bronze table, or the feed's quarantine table
 with the reason(s) it was rejected (unparseable, unknown column, missing key, missing required
 value, bad type, value not allowed, duplicate key). Bronze is rebuilt from landing in one
-transaction, so it is always consistent with what landed and re-running it changes nothing.
+transaction, so it is always consistent with what landed and re-running it changes nothing; a feed
+partitioned by day is rebuilt one day (or range of days) at a time, the same way.
 De-duplication keeps the latest arrival of a key (ingested last, then the later line). A feed
 with several senders first maps each sender's fields onto the feed's columns (renames, constants,
 decimal commas, date formats, units), so one set of rules types and checks them all.
@@ -15,13 +16,17 @@ from dataclasses import dataclass
 
 import duckdb
 
+from mesh_orchestrator.errors import LandingError
 from mesh_orchestrator.landing import ensure_landing_tables
+from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange
 from mesh_orchestrator.spec import ColumnSpec, FeedSpec, SourceSpec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import fetch_one
 
 DUPLICATE_REASON = "duplicate_key"
 METADATA_COLUMNS = ("_source_file", "_content_hash", "_row_number", "_ingested_at")
+#: A partitioned feed's rows carry the day of the file they came in (``partitions.file_day``).
+PARTITION_COLUMN = "_partition"
 
 
 @dataclass(frozen=True)
@@ -130,24 +135,35 @@ def _reasons(feed: FeedSpec) -> str:
     )
 
 
-def build_bronze(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliation:
-    """Rebuild ``bronze.<feed>`` and ``quarantine.<feed>`` from ``landing.<feed>`` atomically."""
+def build_bronze(
+    con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | None = None
+) -> Reconciliation:
+    """Rebuild ``bronze.<feed>`` and ``quarantine.<feed>`` from ``landing.<feed>`` atomically.
+
+    For a feed partitioned by day, ``days`` is the run's partitions: only the rows of the files for
+    those days are classified, and exactly those days are replaced in both tables. Duplicates are
+    resolved within a day, so a day comes out the same whether it runs alone or in a range.
+    """
     ensure_landing_tables(con, feed)
     name = identifier(feed.name)
+    partitioned = feed.partitioned_by is not None
+    scoped = partitioned and days is not None
     raws = ", ".join(f"{_raw(c)} AS raw_{c.name}" for c in feed.columns)
     canonical, unknown = _mapping(feed)
     typed = ", ".join(f"TRY_CAST(raw_{c.name} AS {c.type}) AS {identifier(c.name)}" for c in feed.columns)
-    key = ", ".join(f"raw_{k}" for k in feed.key)
-    meta = ", ".join(METADATA_COLUMNS)
+    key = ", ".join(["_partition"] * partitioned + [f"raw_{k}" for k in feed.key])
+    meta = ", ".join(METADATA_COLUMNS + (PARTITION_COLUMN,) * partitioned)
+    partition = f", {FILE_DAY_SQL} AS {PARTITION_COLUMN}" if partitioned else ""
+    where = f"WHERE {days.sql(FILE_DAY_SQL)}" if scoped and days is not None else ""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze; CREATE SCHEMA IF NOT EXISTS quarantine")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE classified AS "
-            f"WITH parsed AS (SELECT {meta}, _record, _parse_error, "
+            f"WITH parsed AS (SELECT {', '.join(METADATA_COLUMNS)}, _record, _parse_error{partition}, "
             f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
             f"  THEN _record END) = 'OBJECT', false) AS _is_object "
-            f"  FROM landing.{name}), "
+            f"  FROM landing.{name} {where}), "
             f"mapped AS (SELECT *, {canonical} AS _canonical, {unknown} AS _unknown "
             f"  FROM parsed WHERE _is_object), "
             f"extracted AS (SELECT *, {raws} FROM mapped "
@@ -157,41 +173,97 @@ def build_bronze(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliati
             f"  len(_reasons) = 0, {key} ORDER BY _ingested_at DESC, _source_file DESC, "
             f"  _row_number DESC) END AS _rank FROM checked"
         )
-        con.execute(
-            f"CREATE OR REPLACE TABLE bronze.{name} AS SELECT {typed}, {meta} FROM temp.classified "
+        kept = (
+            f"SELECT {typed}, {meta} FROM temp.classified "
             f"WHERE _rank = 1 ORDER BY _ingested_at, _source_file, _row_number"
         )
-        con.execute(
-            f"CREATE OR REPLACE TABLE quarantine.{name} AS "
+        rejected = (
             f"SELECT {meta}, _record, array_to_string(_reasons, '; ') AS reason FROM temp.classified "
             f"WHERE len(_reasons) > 0 UNION ALL "
             f"SELECT {meta}, _record, '{DUPLICATE_REASON}: a later row with the same key was kept' "
             f"FROM temp.classified WHERE _rank > 1 ORDER BY _source_file, _row_number"
         )
+        for schema, query in (("bronze", kept), ("quarantine", rejected)):
+            if scoped and days is not None:
+                _replace_days(con, schema, query, days, feed)
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS {query}")
         con.execute("DROP TABLE temp.classified")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return reconcile(con, feed)
+    return reconcile(con, feed, days)
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> Reconciliation:
-    """Count each place independently, so the check catches any row lost between layers."""
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+
+
+def _replace_days(
+    con: duckdb.DuckDBPyConnection, schema: str, query: str, days: DayRange, feed: FeedSpec
+) -> None:
+    """Replace the rows of ``days`` in ``table`` with ``query``'s (inside the caller's transaction).
+
+    When the feed's columns changed since the table was built, the table is rebuilt if this run
+    covers every day it holds; otherwise the run stops, saying how to rebuild it.
+    """
+    table = f"{schema}.{identifier(feed.name)}"
+    exists = fetch_one(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND NOT temporary",
+        [schema, feed.name],
+    )[0]
+    if exists and _columns(con, table) != _columns(con, query):
+        (outside,) = fetch_one(con, f"SELECT count(*) FROM {table} WHERE NOT ({days.sql(PARTITION_COLUMN)})")
+        if outside:
+            raise LandingError(
+                f"{schema}.{feed.name} was built with other columns than feed {feed.name!r} declares now, and holds "
+                f"{outside:,} row(s) outside this run's days ({days}): rebuild every partition of the feed "
+                "in one run (`mesh backfill <domain>`) so that no day mixes the two layouts"
+            )
+        con.execute(f"DROP TABLE {table}")
+        exists = False
+    if not exists:
+        con.execute(f"CREATE TABLE {table} AS {query}")
+        return
+    con.execute(f"DELETE FROM {table} WHERE {days.sql(PARTITION_COLUMN)}")
+    con.execute(f"INSERT INTO {table} {query}")
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | None = None
+) -> Reconciliation:
+    """Count each place independently, so the check catches any row lost between layers.
+
+    For a partitioned feed's run, counts only ``days``: the landed rows of their files against the
+    rows of bronze and quarantine tagged with those days.
+    """
     name = identifier(feed.name)
+    scoped = feed.partitioned_by is not None and days is not None
+    landed = f"WHERE {days.sql(FILE_DAY_SQL)}" if scoped and days is not None else ""
+    tagged = days.sql(PARTITION_COLUMN) if scoped and days is not None else "true"
     row = fetch_one(
         con,
-        f"SELECT (SELECT count(*) FROM landing.{name}), (SELECT count(*) FROM bronze.{name}), "
-        f"(SELECT count(*) FILTER (WHERE reason LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name}), "
-        f"(SELECT count(*) FILTER (WHERE reason NOT LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name})",
+        f"SELECT (SELECT count(*) FROM landing.{name} {landed}), "
+        f"(SELECT count(*) FROM bronze.{name} WHERE {tagged}), "
+        f"(SELECT count(*) FILTER (WHERE reason LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name} "
+        f"WHERE {tagged}), "
+        f"(SELECT count(*) FILTER (WHERE reason NOT LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name} "
+        f"WHERE {tagged})",
     )
     return Reconciliation(*(int(v) for v in row))
 
 
-def quarantine_reasons(con: duckdb.DuckDBPyConnection, feed: FeedSpec, limit: int = 10) -> dict[str, int]:
-    """Most frequent kinds of rejection (the part of each reason before ':')."""
+def quarantine_reasons(
+    con: duckdb.DuckDBPyConnection, feed: FeedSpec, limit: int = 10, days: DayRange | None = None
+) -> dict[str, int]:
+    """Most frequent kinds of rejection (the part of each reason before ':'), of ``days`` if given."""
+    where = (
+        f"WHERE {days.sql(PARTITION_COLUMN)}" if feed.partitioned_by is not None and days is not None else ""
+    )
     rows = con.execute(
         f"SELECT split_part(unnest(string_split(reason, '; ')), ':', 1) AS kind, count(*) "
-        f"FROM quarantine.{identifier(feed.name)} GROUP BY kind ORDER BY 2 DESC LIMIT {int(limit)}"
+        f"FROM quarantine.{identifier(feed.name)} {where} GROUP BY kind ORDER BY 2 DESC LIMIT {int(limit)}"
     ).fetchall()
     return {str(kind): int(n) for kind, n in rows}

@@ -2,12 +2,15 @@
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
+from typing import Any
+
 import dagster as dg
 
 from mesh_orchestrator import names
 from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.bronze import Reconciliation, build_bronze, quarantine_reasons
 from mesh_orchestrator.landing import ingest_feed
+from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange, partitions_def, run_range
 from mesh_orchestrator.paths import landing_dir
 from mesh_orchestrator.retries import retry_when_locked
 from mesh_orchestrator.spec import DomainSpec, FeedSpec
@@ -32,32 +35,63 @@ def feed_schema(feed: FeedSpec) -> dg.TableSchema:
     )
 
 
+def partitioning(feed: FeedSpec) -> dict[str, Any]:
+    """Asset arguments of a feed partitioned by day: its partitions, ranges run as one run."""
+    if feed.partitioned_by is None:
+        return {}
+    return {
+        "partitions_def": partitions_def(feed.partitioned_by),
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+    }
+
+
+def _days(context: dg.AssetExecutionContext, feed: FeedSpec) -> DayRange | None:
+    return run_range(context) if feed.partitioned_by is not None else None
+
+
+def _row_count(days: DayRange | None, rows: int) -> dict[str, Any]:
+    """``dagster/row_count`` is per partition: reported only when the run is one partition or none."""
+    if days is None or (days.end - days.start).days == 1:
+        return {"dagster/row_count": rows}
+    return {"rows_in_run": rows, "partition_range": str(days)}
+
+
 def landing_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
     key = names.asset_key(spec.name, "landing", feed.name)
     folder = landing_dir(spec.name, feed.name)
+    per_day = " A partition is the day in a file's name." if feed.partitioned_by else ""
 
     @dg.asset(
         key=key,
+        **partitioning(feed),
         group_name=names.group_name(spec.name, "landing"),
         owners=[spec.owner],
         tags=names.tags(spec.name, "landing", pii=feed.has_pii),
         kinds={"duckdb", feed.format},
         pool=names.pool(spec.name),
-        description=f"{feed.description} Files in {folder}, each ingested once by content hash.",
+        description=f"{feed.description} Files in {folder}, each ingested once by content hash.{per_day}",
         metadata={"landing_folder": dg.MetadataValue.path(str(folder))},
     )
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        days = _days(context, feed)
+        where = f"WHERE {days.sql(FILE_DAY_SQL)}" if days is not None else ""
         with retry_when_locked(), domain_db(spec.name) as con:
-            report = ingest_feed(con, feed, folder, context.log.info)
-            (total,) = fetch_one(con, f"SELECT count(*) FROM landing.{identifier(feed.name)}")
+            report = ingest_feed(con, feed, folder, context.log.info, days)
+            (total,) = fetch_one(con, f"SELECT count(*) FROM landing.{identifier(feed.name)} {where}")
         if report.skipped:
             context.log.info(f"{len(report.skipped)} file(s) already ingested, skipped")
+        if report.undated:
+            context.log.warning(
+                f"{len(report.undated)} file(s) have no day (YYYY-MM-DD) in their name, so no partition "
+                f"of {feed.name} reads them: rename them, e.g. {feed.name}_2026-03-05: {report.undated[:5]}"
+            )
         return dg.MaterializeResult(
             metadata={
                 "files_ingested": len(report.ingested),
                 "files_skipped": len(report.skipped),
+                "files_without_a_day": len(report.undated),
                 "rows_ingested": report.rows,
-                "dagster/row_count": int(total),
+                **_row_count(days, int(total)),
             }
         )
 
@@ -87,6 +121,7 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
+        **partitioning(feed),
         deps=[names.asset_key(spec.name, "landing", feed.name)],
         automation_condition=gated_eager(),
         group_name=names.group_name(spec.name, "bronze"),
@@ -110,15 +145,16 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         ],
     )
     def _bronze(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        days = _days(context, feed)
         with retry_when_locked(), domain_db(spec.name) as con:
-            rec = build_bronze(con, feed)
-            reasons = quarantine_reasons(con, feed)
+            rec = build_bronze(con, feed, days)
+            reasons = quarantine_reasons(con, feed, days=days)
         rejected = rec.duplicates + rec.quarantined
         if rejected:
             context.log.warning(f"{feed.name}: {rejected} row(s) quarantined: {reasons}")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": rec.bronze,
+                **_row_count(days, rec.bronze),
                 "quarantined": rec.quarantined,
                 "duplicates_dropped": rec.duplicates,
                 "quarantine_reasons": reasons,

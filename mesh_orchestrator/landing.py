@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from mesh_orchestrator.errors import LandingError
+from mesh_orchestrator.partitions import DayRange, file_day
 from mesh_orchestrator.record_formats import RawRecord, read_fixed_width, read_json_document, read_xml
 from mesh_orchestrator.spec import FeedSpec, SourceSpec
 from mesh_orchestrator.sql import identifier, literal
@@ -61,6 +62,8 @@ class LandingReport:
     feed: str
     ingested: list[FileIngested] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: Files of a partitioned feed without a day in their name: no partition reads them.
+    undated: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -105,11 +108,13 @@ def ingest_feed(
     feed: FeedSpec,
     folder: Path,
     log: Callable[[str], None] = lambda _msg: None,
+    days: DayRange | None = None,
 ) -> LandingReport:
     """Ingest every file of ``folder`` that has not been ingested before (by content hash).
 
     A feed with sources reads ``folder/<source>/`` for each of them (one sender's identical
-    resend is skipped; two senders' identical files are not confused).
+    resend is skipped; two senders' identical files are not confused). With ``days`` (a partitioned
+    feed's run), only the files for those days (the date in their name) are read.
     """
     ensure_landing_tables(con, feed)
     report = LandingReport(feed=feed.name)
@@ -125,6 +130,13 @@ def ingest_feed(
         source_folder = folder / source.name if source.name else folder
         for path in candidate_files(source_folder, source.format):
             label = f"{source.name}/{path.name}" if source.name else path.name
+            if feed.partitioned_by is not None:
+                day = file_day(label)
+                if day is None:
+                    report.undated.append(label)
+                    continue
+                if days is not None and day not in days:
+                    continue
             digest = content_hash(path)
             if digest in known:
                 report.skipped.append(label)

@@ -7,6 +7,7 @@ consumes. Every problem is reported as a :class:`SpecError` naming the file and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.names import is_owner
+from mesh_orchestrator.partitions import DAY, MONTH, PartitionSpec
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.sql import is_identifier, normalise_type
 
@@ -71,6 +73,7 @@ class FeedSpec:
     columns: tuple[ColumnSpec, ...]
     description: str = ""
     sources: tuple[SourceSpec, ...] = ()
+    partitioned_by: PartitionSpec | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -122,6 +125,17 @@ class DomainSpec:
     consumes: tuple[ProductRef, ...] = field(default_factory=tuple)
     checks: tuple[SqlCheckSpec, ...] = field(default_factory=tuple)
     path: Path = field(default=Path(), compare=False)
+    #: dbt models partitioned by month (``partitioned_models: {period, start, models}``).
+    partitioned_models: tuple[str, ...] = ()
+    models_partitioned_by: PartitionSpec | None = None
+
+    @property
+    def partitioning(self) -> PartitionSpec | None:
+        """The one partitioning of the location's partitioned assets (feeds or models), if any."""
+        found = {f.partitioned_by for f in self.feeds if f.partitioned_by} | (
+            {self.models_partitioned_by} if self.models_partitioned_by else set()
+        )
+        return next(iter(found)) if found else None
 
     def feed(self, name: str) -> FeedSpec:
         for feed in self.feeds:
@@ -187,7 +201,7 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
     where = f"feeds.{name}"
     r.name(name, where)
     data = r.mapping(raw, where)
-    r.unknown_keys(data, {"format", "key", "columns", "description", "sources"}, f"{where}.")
+    r.unknown_keys(data, {"format", "key", "columns", "description", "sources", "partitioned_by"}, f"{where}.")
     if "sources" in data:
         if "format" in data:
             raise r.fail(f"{where}.format", "a feed with sources declares the format per source")
@@ -228,7 +242,26 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
         columns=columns,
         description=str(data.get("description", "")),
         sources=sources,
+        partitioned_by=_partitioning(r, data["partitioned_by"], f"{where}.partitioned_by", (DAY,))
+        if "partitioned_by" in data
+        else None,
     )
+
+
+def _partitioning(r: _Reader, raw: Any, where: str, periods: tuple[str, ...]) -> PartitionSpec:
+    data = r.mapping(raw, where)
+    r.unknown_keys(data, {"period", "start", "models"}, f"{where}.")
+    period = r.require(data, "period", f"{where}.")
+    if period not in periods:
+        raise r.fail(f"{where}.period", f"{period!r} is not one of {', '.join(periods)}")
+    start = r.require(data, "start", f"{where}.")
+    try:
+        first = start if isinstance(start, date) else date.fromisoformat(str(start))
+    except ValueError as exc:
+        raise r.fail(f"{where}.start", f"{start!r} is not a date (YYYY-MM-DD)") from exc
+    if period == MONTH and first.day != 1:
+        raise r.fail(f"{where}.start", f"{first} must be the first day of a month")
+    return PartitionSpec(period, first)
 
 
 _SOURCE_KEYS = {
@@ -354,7 +387,10 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     r = _Reader(path)
     data = r.mapping(data, "<root>")
     r.unknown_keys(
-        data, {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes", "checks"}, ""
+        data,
+        {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes", "checks"}
+        | {"partitioned_models"},
+        "",
     )
     name = r.name(r.require(data, "name", ""), "name")
     if path.parent.name != name and path.name == SPEC_FILE:
@@ -386,6 +422,24 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     check_names = [c.name for c in checks]
     if len(set(check_names)) != len(check_names):
         raise r.fail("checks", "check names must be unique")
+    models: tuple[str, ...] = ()
+    models_partitioning = None
+    if "partitioned_models" in data:
+        where = "partitioned_models"
+        models_partitioning = _partitioning(r, data[where], where, (MONTH,))
+        raw_models = r.require(data[where], "models", f"{where}.")
+        if not isinstance(raw_models, list) or not raw_models:
+            raise r.fail(f"{where}.models", "must be a non-empty list of dbt model names")
+        models = tuple(r.name(m, f"{where}.models[{i}]") for i, m in enumerate(raw_models))
+    partitionings = {f.partitioned_by for f in feeds if f.partitioned_by} | (
+        {models_partitioning} if models_partitioning else set()
+    )
+    if len(partitionings) > 1:
+        raise r.fail(
+            "partitioned_by",
+            "a domain's partitioned feeds and models must share one partitioning (period and start): "
+            "its job runs them together",
+        )
     return DomainSpec(
         name=name,
         owner=owner,
@@ -396,6 +450,8 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
         consumes=consumes,
         checks=checks,
         path=path,
+        partitioned_models=models,
+        models_partitioned_by=models_partitioning,
     )
 
 

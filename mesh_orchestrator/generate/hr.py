@@ -366,7 +366,7 @@ def _timecards(ctx: Context, people: Staff) -> FeedReport:
         unknown_refs={"employee_id": UNKNOWN_EMPLOYEE},
     )
     writer = FeedWriter(ctx, DOMAIN, "timecards", TIMECARD_COLUMNS, plan)
-    for month, name in enumerate(MONTHS):
+    for month in range(len(MONTHS)):
         rng = rng_for(ctx.seed, DOMAIN, "timecards", month)
         days = weekdays(MONTH_DAYS[month], MONTH_DAYS[month + 1])
         at_work = (people.hire_day[None, :] <= days[:, None]) & (
@@ -383,7 +383,9 @@ def _timecards(ctx: Context, people: Staff) -> FeedReport:
             fmt.decimals(hundredths),
             fmt.pick(ABSENCES, absence),
         ]
-        writer.write(columns, np.zeros(n, dtype=np.int64), [f"timecards_{name}.csv"])
+        # The time-tracking system exports each working day as its own file (partitioned by day).
+        names = [f"timecards_{np.datetime64('2026-01-01') + int(d)}.csv" for d in days]
+        writer.write(columns, day_idx, names)
     return writer.finish()
 
 

@@ -86,12 +86,14 @@ def test_layout_and_report(clean: tuple[Path, GenerationReport]) -> None:
     assert "distributor_DIST-01_2026-01-05.csv" in names and len(names) == 3 * 14
     names = {p.name for p in files(root, "sales", "web_order_events")}
     assert "web_order_events_2026-01-01.jsonl" in names and len(names) == 90
+    names = {p.name for p in files(root, "hr", "timecards")}  # one file per working day
+    assert "timecards_2026-01-02.csv" in names and "timecards_2026-01-03.csv" not in names  # a Saturday
+    assert len(names) == 64
     months = ("2026-01", "2026-02", "2026-03")
     for domain, feed, pattern in (
         ("inventory", "stock_movements", "stock_movements_{}.csv"),
         ("sales", "customer_payments", "customer_payments_{}.csv"),
         ("hr", "payroll_runs", "payroll_{}.jsonl"),
-        ("hr", "timecards", "timecards_{}.csv"),
         ("procurement", "purchase_orders", "purchase_orders_{}.csv"),
         ("procurement", "goods_receipts", "goods_receipts_{}.csv"),
     ):

@@ -1,0 +1,101 @@
+"""Time partitions of the mesh: feeds partitioned by day, a domain's close models by month.
+
+A feed declared ``partitioned_by: {period: day, start: ...}`` is partitioned by the day in its files'
+names (``web_order_events_2026-03-05.jsonl``): every file, and so every landed row, belongs to exactly
+one day, the day the source delivered it for. Landing and bronze then work one day (or one range of
+days) at a time and replace that range whole, so re-running a partition changes nothing and a
+backfill of a month gives what a full run gives.
+
+dbt models listed under ``partitioned_models`` in ``domain.yaml`` are partitioned by month; their SQL
+filters with the ``in_partition(column)`` macro on the ``partition_start`` / ``partition_end`` vars.
+
+A partition exists once its period is over (UTC): a file for today waits for tomorrow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the spec reads PartitionSpec without paying for Dagster's import
+    import dagster as dg
+
+DAY = "day"
+MONTH = "month"
+PERIODS = (DAY, MONTH)
+
+#: The last ``YYYY-MM-DD`` in a file's landing label is its day. Same rule in SQL below.
+_FILE_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+FILE_DAY_SQL = r"try_cast(list_last(regexp_extract_all(_source_file, '\d{4}-\d{2}-\d{2}')) AS DATE)"
+
+#: Tags of a run that covers a range of partitions in one go (Dagster's single-run backfill).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    period: str  # day | month
+    start: date
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Days ``start <= day < end`` (a partition time window)."""
+
+    start: date
+    end: date
+
+    def sql(self, column: str) -> str:
+        return f"{column} >= DATE '{self.start.isoformat()}' AND {column} < DATE '{self.end.isoformat()}'"
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()} (end excluded)"
+
+
+def partitions_def(spec: PartitionSpec) -> dg.TimeWindowPartitionsDefinition:
+    import dagster as dg
+
+    start = spec.start.isoformat()
+    if spec.period == DAY:
+        return dg.DailyPartitionsDefinition(start_date=start)
+    return dg.MonthlyPartitionsDefinition(start_date=start)
+
+
+def file_day(label: str) -> date | None:
+    """The day a file is for: the last ``YYYY-MM-DD`` in its name; None without a valid one."""
+    found = _FILE_DAY.findall(label)
+    if not found:
+        return None
+    try:
+        return date.fromisoformat(found[-1])
+    except ValueError:
+        return None
+
+
+def run_range(context: dg.AssetExecutionContext) -> DayRange:
+    """The days a partitioned asset's run covers (one partition, or a range in a single run)."""
+    window = context.partition_time_window
+    return DayRange(window.start.date(), window.end.date())
+
+
+def full_range_tags(job: dg.JobDefinition, now: datetime | None = None) -> dict[str, str]:
+    """Tags that make one run of ``job`` cover every partition that exists; none for an
+    unpartitioned job."""
+    pdef = job.partitions_def
+    if pdef is None:
+        return {}
+    keys = pdef.get_partition_keys(current_time=now)
+    if not keys:
+        raise ValueError(f"{job.name} has no partitions yet (they start at {pdef})")
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+
+
+def range_tags(start: str, end: str) -> Mapping[str, str]:
+    return {RANGE_START_TAG: start, RANGE_END_TAG: end}
