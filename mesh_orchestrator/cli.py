@@ -40,6 +40,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if summary.success else 1
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    ensure_dagster_home()
+    import dagster as dg
+
+    from mesh_orchestrator.runner import format_summary, run_partitions
+
+    with dg.DagsterInstance.get() as instance:
+        summary = run_partitions(
+            instance, args.domain, args.first, args.last, log=lambda msg: print(msg, flush=True)
+        )
+    print(format_summary(summary))
+    return 0 if summary.success else 1
+
+
 def _demo(args: argparse.Namespace) -> int:
     print(f"Generating sample data (scale {args.scale}, seed {args.seed}) under {data_dir()} ...")
     _generate(args)
@@ -167,6 +181,16 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every code location's assets in dependency order")
     run.add_argument("--domains", nargs="*", help="only these domains (and their hand-offs)")
     run.set_defaults(func=_run)
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="re-run a range of a domain's partitions (days of a feed, months of the close) in one "
+        "run, then its hand-offs",
+    )
+    backfill.add_argument("domain")
+    backfill.add_argument("first", nargs="?", help="first partition key, e.g. 2026-01-01 (default: all)")
+    backfill.add_argument("last", nargs="?", help="last partition key (default: first)")
+    backfill.set_defaults(func=_backfill)
 
     demo = sub.add_parser("demo", help="generate sample data, then run the whole mesh")
     data_options(demo)

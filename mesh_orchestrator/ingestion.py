@@ -6,6 +6,10 @@ high-water mark: a file is requested once even when mtimes tie or clocks jump, a
 under the same name with new content counts as new. Files still being written (hidden, ``*.part``,
 ``*.tmp``, or modified within the settle time) wait for a later tick. Landing dedupes by content hash
 too, so a request that does come twice ingests nothing twice.
+
+A feed partitioned by day gets one request per day among the new files, for that day's landing
+partition; a file waits until its day is over, and a file with no day in its name is reported in
+the tick's reason, never ingested. Its schedule runs the day that just ended, files or not.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
@@ -16,6 +20,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +32,7 @@ from dagster._utils.schedules import is_valid_cron_string
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError, SpecError
 from mesh_orchestrator.landing import candidate_files, content_hash
+from mesh_orchestrator.partitions import file_day, partitions_def
 from mesh_orchestrator.paths import landing_dir
 from mesh_orchestrator.spec import DOMAINS_DIR, DomainSpec, FeedSpec, SourceSpec
 
@@ -247,7 +253,8 @@ def evaluate_feed(
             log.warning(f"ignoring unreadable cursor ({exc}); files present are requested once more")
         before = FeedCursor()
     now = time.time_ns() if now_ns is None else now_ns
-    result = scan(landing_files(spec, feed), before, now, int(settle_seconds() * 1e9))
+    files, held = _by_partition(feed, landing_files(spec, feed), now)
+    result = scan(files, before, now, int(settle_seconds() * 1e9))
     if cursor is None and landed_at_ns is not None:
         result.new[:] = [
             (label, sha) for label, sha in result.new if result.cursor.requested[label][1] >= landed_at_ns
@@ -259,16 +266,64 @@ def evaluate_feed(
             reason += f"; {len(result.waiting)} still being written: {files_tag(result.waiting, 300)}"
         if result.deferred:
             reason += f"; {len(result.deferred)} left for the next tick (hash time budget)"
+        if held:
+            reason += "; " + "; ".join(held)
         return dg.SensorResult(skip_reason=reason, cursor=next_cursor)
     if result.deferred and log is not None:
         log.info(f"{len(result.deferred)} more new file(s) are left for the next tick (hash time budget)")
-    labels = [label for label, _ in result.new]
-    request = dg.RunRequest(
-        run_key=run_key(spec.name, feed.name, result.new),
-        asset_selection=[names.asset_key(spec.name, "landing", feed.name)],
-        tags={FILES_TAG: files_tag(labels), FILE_COUNT_TAG: str(len(labels))},
-    )
-    return dg.SensorResult(run_requests=[request], cursor=next_cursor)
+    if held and log is not None:
+        log.info("; ".join(held))
+    groups: dict[str | None, list[tuple[str, str]]] = {}
+    for label, sha in result.new:
+        day = file_day(label) if feed.partitioned_by is not None else None
+        groups.setdefault(day.isoformat() if day else None, []).append((label, sha))
+    requests = []
+    for partition, new in sorted(groups.items(), key=lambda item: item[0] or ""):
+        labels = [label for label, _ in new]
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key(spec.name, feed.name, new),
+                asset_selection=[names.asset_key(spec.name, "landing", feed.name)],
+                partition_key=partition,
+                tags={FILES_TAG: files_tag(labels), FILE_COUNT_TAG: str(len(labels))},
+            )
+        )
+    return dg.SensorResult(run_requests=requests, cursor=next_cursor)
+
+
+def _by_partition(
+    feed: FeedSpec, files: list[tuple[str, Path]], now_ns: int
+) -> tuple[list[tuple[str, Path]], list[str]]:
+    """A partitioned feed's files whose day is a partition already (the day is over, UTC), and why
+    the others wait; every file of an unpartitioned feed."""
+    if feed.partitioned_by is None:
+        return files, []
+    today = datetime.fromtimestamp(now_ns / 1e9, UTC).date()
+    ready, undated, early, open_days = [], [], [], []
+    for label, path in files:
+        day = file_day(label)
+        if day is None:
+            undated.append(label)
+        elif day < feed.partitioned_by.start:
+            early.append(label)
+        elif day >= today:
+            open_days.append(label)
+        else:
+            ready.append((label, path))
+    held = []
+    if open_days:
+        held.append(f"{len(open_days)} file(s) wait until their day is over (UTC): {files_tag(open_days, 200)}")
+    if undated:
+        held.append(
+            f"{len(undated)} file(s) have no day (YYYY-MM-DD) in their name and are not ingested: "
+            f"{files_tag(undated, 200)}"
+        )
+    if early:
+        held.append(
+            f"{len(early)} file(s) are for days before the feed's first partition "
+            f"{feed.partitioned_by.start}: {files_tag(early, 200)}"
+        )
+    return ready, held
 
 
 def feed_sensor(spec: DomainSpec, feed: FeedSpec) -> dg.SensorDefinition:
@@ -366,6 +421,8 @@ def feed_schedule(
     entry = (load_schedules(spec) if schedules is None else schedules).get(feed.name)
     if entry is None:
         return None
+    if feed.partitioned_by is not None:
+        return _partition_schedule(spec, feed, entry)
     return dg.ScheduleDefinition(
         name=schedule_name(spec.name, feed.name),
         target=[names.asset_key(spec.name, "landing", feed.name)],
@@ -374,6 +431,30 @@ def feed_schedule(
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=entry.description or f"Ingests {feed.name} on '{entry.cron}' ({entry.timezone}).",
     )
+
+
+def _partition_schedule(spec: DomainSpec, feed: FeedSpec, entry: FeedSchedule) -> dg.ScheduleDefinition:
+    """A partitioned feed's schedule closes the last day that is over: its landing partition runs
+    even when no file came, so that the day is recorded (empty) and nothing downstream waits on it."""
+    pdef = partitions_def(feed.partitioned_by) if feed.partitioned_by else None
+    assert pdef is not None
+
+    @dg.schedule(
+        name=schedule_name(spec.name, feed.name),
+        target=[names.asset_key(spec.name, "landing", feed.name)],
+        cron_schedule=entry.cron,
+        execution_timezone=entry.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(entry.description or f"Ingests {feed.name} on '{entry.cron}' ({entry.timezone}).")
+        + " Runs the last day that is over (UTC).",
+    )
+    def _close_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        key = pdef.get_last_partition_key(current_time=context.scheduled_execution_time)
+        if key is None:
+            return dg.SkipReason(f"{feed.name} has no partition before {context.scheduled_execution_time}")
+        return dg.RunRequest(run_key=f"{schedule_name(spec.name, feed.name)}:{key}", partition_key=key)
+
+    return _close_day
 
 
 def ingestion_triggers(spec: DomainSpec) -> tuple[list[dg.SensorDefinition], list[dg.ScheduleDefinition]]:

@@ -1,7 +1,7 @@
 """``mesh run``: every code location's assets in dependency order, against one Dagster instance.
 
 For each domain, providers first: one run of the domain's job (landing -> bronze -> dbt), then one
-run of its hand-offs. A consumer domain runs only if every product it consumes passed its gate in
+run of its hand-offs. A domain with partitioned assets runs every partition in that one run. A consumer domain runs only if every product it consumes passed its gate in
 this run; otherwise it is skipped and keeps its last good inputs. The runs are stored in the
 instance, so they appear in the Dagster UI afterwards.
 """
@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from mesh_orchestrator import names
+from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.headline import balance_sheet_headline
+from mesh_orchestrator.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags, range_tags
 from mesh_orchestrator.ports import current_version
 from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
 
@@ -73,10 +75,20 @@ def _location_definitions(location: str) -> dg.Definitions:
     return importlib.import_module(module).defs
 
 
-def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Log) -> StepOutcome:
+def _execute(
+    location: str,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    log: Log,
+    partitions: tuple[str, str] | None = None,
+) -> StepOutcome:
+    """One run of a job; a partitioned job's run covers ``partitions`` (first, last key), by
+    default every partition that exists (one run, as a single-run backfill does)."""
     defs = _location_definitions(location)
     job = defs.resolve_job_def(job_name)
-    log(f"[{location}] running {job_name} ...")
+    scope = full_range_tags(job) if partitions is None else dict(range_tags(*partitions))
+    covers = f" for partitions {scope[RANGE_START_TAG]}..{scope[RANGE_END_TAG]}" if scope else ""
+    log(f"[{location}] running {job_name}{covers} ...")
     started = time.monotonic()
     # dbt's own progress lines go to stdout; keep them for a failure report instead of the console.
     captured = io.StringIO()
@@ -84,7 +96,7 @@ def _execute(location: str, job_name: str, instance: dg.DagsterInstance, log: Lo
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            tags={"mesh/started_by": "mesh run", "mesh/location": location},
+            tags={"mesh/started_by": "mesh run", "mesh/location": location, **scope},
             # Failures are reported in the summary (the full events and stack traces are in the UI).
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
@@ -169,6 +181,35 @@ def _handoff_outcomes(spec: DomainSpec, step: StepOutcome) -> list[ProductOutcom
             )
         )
     return outcomes
+
+
+def run_partitions(
+    instance: dg.DagsterInstance, domain: str, first: str | None, last: str | None, log: Log = print
+) -> MeshRunSummary:
+    """``mesh backfill``: one run of the domain's job over partitions ``first..last`` (default: all),
+    then its hand-offs, so that its products publish what the backfill rebuilt."""
+    job = _location_definitions(domain).resolve_job_def(names.domain_job_name(domain))
+    if job.partitions_def is None:
+        raise MeshError(f"{domain} has no partitioned assets; `mesh run --domains {domain}` runs it whole")
+    keys = job.partitions_def.get_partition_keys()
+    first, last = first or keys[0], last or first or keys[-1]
+    for key in (first, last):
+        if key not in keys:
+            raise MeshError(
+                f"{key!r} is not a partition of {domain} ({job.partitions_def}); "
+                f"partitions run from {keys[0]} to {keys[-1]}"
+            )
+    if keys.index(first) > keys.index(last):
+        raise MeshError(f"the range {first}..{last} is reversed")
+    summary = MeshRunSummary()
+    step = _execute(domain, job.name, instance, log, (first, last))
+    summary.steps.append(step)
+    spec = load_all_specs()[domain]
+    if step.success and spec.products:
+        handoff = _execute(names.MESH, names.handoff_job_name(domain), instance, log)
+        summary.steps.append(handoff)
+        summary.products += _handoff_outcomes(spec, handoff)
+    return summary
 
 
 def run_mesh(

@@ -3,7 +3,7 @@
 import dataclasses
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -301,6 +301,7 @@ def test_schedules_of_the_domains() -> None:
     }
     assert found == {
         "sales__distributor_orders__schedule": ("0 2 * * *", "Europe/Berlin"),
+        "sales__web_order_events__schedule": ("30 0 * * *", "UTC"),
         "procurement__supplier_invoices__schedule": ("0 6 * * 1-5", "Europe/Berlin"),
         "hr__payroll_runs__schedule": ("0 4 1 * *", "Europe/Berlin"),
         "hr__timecards__schedule": ("0 1 * * *", "Europe/Berlin"),
@@ -312,7 +313,7 @@ def test_schedule_defaults_and_unscheduled_feed(sales: DomainSpec) -> None:
     assert schedule is not None
     assert schedule.name == "sales__distributor_orders__schedule"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert feed_schedule(sales, sales.feed("web_order_events")) is None
+    assert feed_schedule(sales, sales.feed("customer_payments")) is None
 
 
 def test_schedule_tick_materialises_the_landing_asset(sales: DomainSpec) -> None:
@@ -321,7 +322,7 @@ def test_schedule_tick_materialises_the_landing_asset(sales: DomainSpec) -> None
         assets=[landing_asset(sales, feed) for feed in sales.feeds], sensors=sensors, schedules=schedules
     )
     dg.Definitions.validate_loadable(defs)
-    (schedule,) = schedules
+    (schedule,) = [s for s in schedules if s.name == "sales__distributor_orders__schedule"]
     context = dg.build_schedule_context(
         instance=dg.DagsterInstance.ephemeral(), scheduled_execution_time=datetime(2025, 1, 6, 2)
     )
@@ -329,6 +330,50 @@ def test_schedule_tick_materialises_the_landing_asset(sales: DomainSpec) -> None
     assert len(data.run_requests or []) == 1
     job = defs.get_repository_def().get_job(schedule.job_name)
     assert job.asset_layer.executable_asset_keys == {SALES_KEY}
+
+
+# --- a feed partitioned by day ---------------------------------------------------------------------
+
+EVENTS = "web_order_events"
+
+
+def test_partitioned_feed_requests_one_run_per_day(sales: DomainSpec, data_dir: Path) -> None:
+    events = data_dir / "landing" / "sales" / EVENTS
+    for name in (
+        "web_order_events_2026-03-04.jsonl",
+        "web_order_events_2026-03-05.jsonl",
+        "shop_2026-03-05_web_order_events_2026-03-04.jsonl",  # the last date in the name counts
+        "web_order_events_2026-11-22.jsonl",  # today: waits until the day is over
+        "web_order_events_latest.jsonl",  # no day: never ingested, reported
+        "web_order_events_2025-12-31.jsonl",  # before the first partition
+    ):
+        _drop(events, name, "{}\n")
+    now = int(datetime(2026, 11, 22, 15, tzinfo=UTC).timestamp() * 1e9)
+    result = evaluate_feed(sales, sales.feed(EVENTS), None, now_ns=now)
+    requests = {r.partition_key: r.tags[FILES_TAG] for r in result.run_requests or []}
+    assert requests == {
+        "2026-03-04": "shop_2026-03-05_web_order_events_2026-03-04.jsonl, web_order_events_2026-03-04.jsonl",
+        "2026-03-05": "web_order_events_2026-03-05.jsonl",
+    }
+    again = evaluate_feed(sales, sales.feed(EVENTS), result.cursor, now_ns=now)
+    assert not again.run_requests
+    reason = again.skip_reason.skip_message if again.skip_reason else ""
+    assert "1 file(s) wait until their day is over (UTC): web_order_events_2026-11-22.jsonl" in reason
+    assert "no day (YYYY-MM-DD) in their name and are not ingested: web_order_events_latest.jsonl" in reason
+    assert "before the feed's first partition 2026-01-01" in reason
+    tomorrow = evaluate_feed(sales, sales.feed(EVENTS), again.cursor, now_ns=now + 86_400 * 10**9)
+    assert [r.partition_key for r in tomorrow.run_requests or []] == ["2026-11-22"]
+
+
+def test_partitioned_schedule_closes_the_day_that_ended(sales: DomainSpec) -> None:
+    schedule = feed_schedule(sales, sales.feed(EVENTS))
+    assert schedule is not None
+    context = dg.build_schedule_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        scheduled_execution_time=datetime(2026, 3, 6, 0, 30, tzinfo=UTC),
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests or []
+    assert request.partition_key == "2026-03-05"
 
 
 def _with_schedules(spec: DomainSpec, tmp_path: Path, text: str) -> tuple[DomainSpec, Path]:
