@@ -449,7 +449,8 @@ def _partition_schedule(spec: DomainSpec, feed: FeedSpec, entry: FeedSchedule) -
         + " Runs the last day that is over (UTC).",
     )
     def _close_day(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        key = pdef.get_last_partition_key(current_time=context.scheduled_execution_time)
+        keys = pdef.get_partition_keys(current_time=context.scheduled_execution_time)
+        key = keys[-1] if keys else None
         if key is None:
             return dg.SkipReason(f"{feed.name} has no partition before {context.scheduled_execution_time}")
         return dg.RunRequest(run_key=f"{schedule_name(spec.name, feed.name)}:{key}", partition_key=key)
