@@ -368,9 +368,11 @@ def test_partitioned_feed_requests_one_run_per_day(sales: DomainSpec, data_dir: 
 def test_partitioned_schedule_closes_the_day_that_ended(sales: DomainSpec) -> None:
     schedule = feed_schedule(sales, sales.feed(EVENTS))
     assert schedule is not None
+    defs = dg.Definitions(assets=[landing_asset(sales, sales.feed(EVENTS))], schedules=[schedule])
     context = dg.build_schedule_context(
         instance=dg.DagsterInstance.ephemeral(),
         scheduled_execution_time=datetime(2026, 3, 6, 0, 30, tzinfo=UTC),
+        repository_def=defs.get_repository_def(),
     )
     (request,) = schedule.evaluate_tick(context).run_requests or []
     assert request.partition_key == "2026-03-05"
