@@ -17,35 +17,66 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from functools import cache
 
 import dagster as dg
 
+from mesh_orchestrator import names
 from mesh_orchestrator.contracts import Contract
+from mesh_orchestrator.spec import load_all_specs
 
 INTERVAL_ENV = "MESH_AUTOMATION_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
 _MINUTE = timedelta(minutes=1)
 
 
-def eager_any_partition() -> dg.AutomationCondition:
+@cache
+def partitioned_keys() -> tuple[dg.AssetKey, ...]:
+    """Every time-partitioned asset of the mesh: partitioned feeds' landing and bronze, and the
+    partitioned dbt models (keys of both dbt layers: a key that does not exist is never a dep)."""
+    keys = []
+    for spec in load_all_specs().values():
+        for feed in spec.feeds:
+            if feed.partitioned_by is not None:
+                keys += [names.asset_key(spec.name, layer, feed.name) for layer in ("landing", "bronze")]
+        for model in spec.partitioned_models:
+            keys += [names.asset_key(spec.name, layer, model) for layer in ("silver", "gold")]
+    return tuple(keys)
+
+
+def eager_any_partition(wait_for_partitions: bool = True) -> dg.AutomationCondition:
     """Dagster's ``eager()`` without its ``in_latest_time_window``: late data is the rule here.
 
     A day's file arrives after the day, a correction months later, and a new product version
     touches every month of the close. Stock ``eager()`` would update only the newest time window;
     this updates whichever partitions' dependencies updated. Same as ``eager()`` when unpartitioned.
+
+    ``wait_for_partitions=False`` (for unpartitioned assets): a partition of a dependency that never
+    ran (a day without a file yet, a month not closed yet) does not hold the asset back; the
+    partitions that did run are read, and the schedules close the days as they end.
     """
     ac = dg.AutomationCondition
+    missing = ac.any_deps_missing()
+    if not wait_for_partitions:
+        missing = missing.ignore(dg.AssetSelection.assets(*partitioned_keys()))
     return (
         (ac.newly_missing() | ac.any_deps_updated()).since_last_handled()
-        & ~ac.any_deps_missing()
+        & ~missing
         & ~ac.any_deps_in_progress()
         & ~ac.in_progress()
     ).with_label("eager (any partition)")
 
 
-def gated_eager() -> dg.AutomationCondition:
-    """Run after any dependency updated, once all their blocking checks passed."""
-    return eager_any_partition() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+def gated_eager(partitioned: bool = False) -> dg.AutomationCondition:
+    """Run after any dependency updated, once all their blocking checks passed.
+
+    An unpartitioned asset does not wait for dependency partitions that never ran (see
+    ``eager_any_partition``); a partitioned one waits for its own dependency partitions.
+    """
+    return (
+        eager_any_partition(wait_for_partitions=partitioned)
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    )
 
 
 def with_target() -> dg.AutomationCondition:

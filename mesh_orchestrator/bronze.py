@@ -218,9 +218,10 @@ def _replace_days(
         (outside,) = fetch_one(con, f"SELECT count(*) FROM {table} WHERE NOT ({days.sql(PARTITION_COLUMN)})")
         if outside:
             raise LandingError(
-                f"{schema}.{feed.name} was built with other columns than feed {feed.name!r} declares now, and holds "
-                f"{outside:,} row(s) outside this run's days ({days}): rebuild every partition of the feed "
-                "in one run (`mesh backfill <domain>`) so that no day mixes the two layouts"
+                f"{schema}.{feed.name} was built with other columns than feed {feed.name!r} declares "
+                f"now, and holds {outside:,} row(s) outside this run's days ({days}): rebuild every "
+                "partition of the feed in one run (`mesh backfill <domain>`) so that no day mixes the "
+                "two layouts"
             )
         con.execute(f"DROP TABLE {table}")
         exists = False
@@ -231,9 +232,7 @@ def _replace_days(
     con.execute(f"INSERT INTO {table} {query}")
 
 
-def reconcile(
-    con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | None = None
-) -> Reconciliation:
+def reconcile(con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | None = None) -> Reconciliation:
     """Count each place independently, so the check catches any row lost between layers.
 
     For a partitioned feed's run, counts only ``days``: the landed rows of their files against the

@@ -8,6 +8,7 @@ than the project's files, so a fresh clone loads without a separate build step.
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, cached_property
 from importlib.metadata import version as package_version
@@ -23,6 +24,7 @@ from mesh_orchestrator import names
 from mesh_orchestrator.automation import gated_eager, with_target
 from mesh_orchestrator.contracts import contract_path
 from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.partitions import PartitionSpec, partitions_def, run_range
 from mesh_orchestrator.spec import DomainSpec
 
 BRONZE_SOURCE = "bronze"
@@ -92,7 +94,7 @@ class MeshDbtTranslator(DagsterDbtTranslator):
         return [self.spec.owner]
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
-        return gated_eager()
+        return gated_eager(partitioned=dbt_resource_props["name"] in self.spec.partitioned_models)
 
     def get_asset_check_spec(
         self,
@@ -144,20 +146,105 @@ def dbt_project(spec: DomainSpec) -> DbtProject:
     return project
 
 
-def build_dbt_assets(spec: DomainSpec, project: DbtProject) -> dg.AssetsDefinition:
-    """Silver and gold of the domain: one ``dbt build`` per run, tests reported as asset checks."""
+def _dbt_multi_asset(
+    spec: DomainSpec,
+    project: DbtProject,
+    name: str,
+    select: str = "fqn:*",
+    exclude: str | None = None,
+    partitioning: PartitionSpec | None = None,
+) -> dg.AssetsDefinition:
+    """One ``dbt build`` per run over the selected models, tests reported as asset checks.
+
+    A partitioned selection passes its run's window as the ``partition_start``/``partition_end``
+    vars (see ``dbt_projects/_shared/macros/partitions.sql``).
+    """
+    extra: dict[str, Any] = {}
+    if partitioning is not None:
+        extra = {
+            "partitions_def": partitions_def(partitioning),
+            "backfill_policy": dg.BackfillPolicy.single_run(),
+        }
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=MeshDbtTranslator(spec),
-        name=f"{spec.name}_dbt",
+        name=name,
+        select=select,
+        exclude=exclude,
         pool=names.pool(spec.name),
+        **extra,
     )
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        # One stable target folder per project (runs of a domain never overlap: they share its
+        # One stable target folder per selection (runs of a domain never overlap: they share its
         # pool), so dbt re-parses only what changed instead of the whole project on every run.
-        target = Path(project.project_dir) / "target" / "mesh_run"
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        target = Path(project.project_dir) / "target" / f"mesh_run_{name}"
+        args = ["build"]
+        if partitioning is not None:
+            window = run_range(context)
+            dbt_vars = {"partition_start": window.start.isoformat(), "partition_end": window.end.isoformat()}
+            args += ["--vars", json.dumps(dbt_vars)]
+        yield from dbt.cli(args, context=context, target_path=target).stream()
 
     return _dbt
+
+
+def _descendants(manifest: Mapping[str, Any], models: Sequence[str], package: str) -> set[str]:
+    """Names of the models downstream of ``models`` (not themselves)."""
+    child_map: Mapping[str, list[str]] = manifest["child_map"]
+    todo = [f"model.{package}.{m}" for m in models]
+    seen: set[str] = set()
+    while todo:
+        for child in child_map.get(todo.pop(), []):
+            if child.startswith("model.") and child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return {uid.rsplit(".", 1)[1] for uid in seen} - set(models)
+
+
+def build_dbt_assets(spec: DomainSpec, project: DbtProject) -> list[dg.AssetsDefinition]:
+    """Silver and gold of the domain: one ``dbt build`` per run, tests reported as asset checks.
+
+    A domain with ``partitioned_models`` gets three: the unpartitioned models they read, the
+    partitioned models themselves, and the unpartitioned models that read them (a run of the domain's
+    job runs them in that order, one dbt invocation each).
+    """
+    if not spec.partitioned_models:
+        return [_dbt_multi_asset(spec, project, f"{spec.name}_dbt")]
+    manifest = json.loads(Path(project.manifest_path).read_text(encoding="utf-8"))
+    package = manifest["metadata"].get("project_name", spec.name)
+    known = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    missing = [m for m in spec.partitioned_models if m not in known]
+    if missing:
+        raise SpecError(
+            spec.path, "partitioned_models.models", f"no dbt model {missing[0]!r} in {project.project_dir}"
+        )
+    partitioned = " ".join(spec.partitioned_models)
+    after = _descendants(manifest, spec.partitioned_models, package)
+    loops = sorted(set(spec.partitioned_models) & _descendants(manifest, sorted(after), package))
+    if loops:
+        raise SpecError(
+            spec.path,
+            "partitioned_models.models",
+            f"{loops[0]!r} reads an unpartitioned model that reads a partitioned one: list it too, or none",
+        )
+    assets = [
+        _dbt_multi_asset(
+            spec, project, f"{spec.name}_dbt", exclude=" ".join(f"{m}+" for m in spec.partitioned_models)
+        ),
+        _dbt_multi_asset(
+            spec,
+            project,
+            f"{spec.name}_dbt_{spec.models_partitioned_by.period}ly"
+            if spec.models_partitioned_by
+            else f"{spec.name}_dbt_partitioned",
+            select=partitioned,
+            partitioning=spec.models_partitioned_by,
+        ),
+    ]
+    if after:
+        assets.append(
+            _dbt_multi_asset(spec, project, f"{spec.name}_dbt_downstream", select=" ".join(sorted(after)))
+        )
+    return assets

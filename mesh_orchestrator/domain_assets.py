@@ -123,7 +123,7 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         key=key,
         **partitioning(feed),
         deps=[names.asset_key(spec.name, "landing", feed.name)],
-        automation_condition=gated_eager(),
+        automation_condition=gated_eager(partitioned=feed.partitioned_by is not None),
         group_name=names.group_name(spec.name, "bronze"),
         owners=[spec.owner],
         tags=names.tags(spec.name, "bronze", pii=feed.has_pii),

@@ -20,7 +20,7 @@ def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], MeshDbtC
     assets: list[dg.AssetsDefinition] = []
     for feed in spec.feeds:
         assets += [landing_asset(spec, feed), bronze_asset(spec, feed)]
-    assets.append(build_dbt_assets(spec, project))
+    assets += build_dbt_assets(spec, project)
     return assets, MeshDbtCliResource(project_dir=project)  # type: ignore[arg-type]  # accepts a DbtProject
 
 

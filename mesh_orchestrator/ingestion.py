@@ -312,7 +312,9 @@ def _by_partition(
             ready.append((label, path))
     held = []
     if open_days:
-        held.append(f"{len(open_days)} file(s) wait until their day is over (UTC): {files_tag(open_days, 200)}")
+        held.append(
+            f"{len(open_days)} file(s) wait until their day is over (UTC): {files_tag(open_days, 200)}"
+        )
     if undated:
         held.append(
             f"{len(undated)} file(s) have no day (YYYY-MM-DD) in their name and are not ingested: "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the spec reads PartitionSpec without paying for Dagster's import
@@ -85,15 +85,17 @@ def run_range(context: dg.AssetExecutionContext) -> DayRange:
     return DayRange(window.start.date(), window.end.date())
 
 
-def full_range_tags(job: dg.JobDefinition, now: datetime | None = None) -> dict[str, str]:
-    """Tags that make one run of ``job`` cover every partition that exists; none for an
-    unpartitioned job."""
+def full_range_tags(job: dg.JobDefinition, until: date | None = None) -> dict[str, str]:
+    """Tags that make one run of ``job`` cover its partitions from the first to the one holding
+    ``until`` (default: every partition that exists); none for an unpartitioned job."""
     pdef = job.partitions_def
     if pdef is None:
         return {}
-    keys = pdef.get_partition_keys(current_time=now)
+    keys = list(pdef.get_partition_keys())
     if not keys:
-        raise ValueError(f"{job.name} has no partitions yet (they start at {pdef})")
+        raise ValueError(f"{job.name} has no partitions yet ({pdef})")
+    if until is not None:  # keys are ISO dates (the first day of their period)
+        keys = [k for k in keys if k <= until.isoformat()] or keys[:1]
     return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
 
 

@@ -1,9 +1,10 @@
 """``mesh run``: every code location's assets in dependency order, against one Dagster instance.
 
 For each domain, providers first: one run of the domain's job (landing -> bronze -> dbt), then one
-run of its hand-offs. A domain with partitioned assets runs every partition in that one run. A consumer domain runs only if every product it consumes passed its gate in
-this run; otherwise it is skipped and keeps its last good inputs. The runs are stored in the
-instance, so they appear in the Dagster UI afterwards.
+run of its hand-offs. A domain with partitioned assets runs its partitions up to the last day with
+data (``data_horizon``) in that one run. A consumer domain runs only if every product it consumes
+passed its gate in this run; otherwise it is skipped and keeps its last good inputs. The runs are
+stored in the instance, so they appear in the Dagster UI afterwards.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import dagster as dg
 
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.headline import balance_sheet_headline
-from mesh_orchestrator.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags, range_tags
+from mesh_orchestrator.ingestion import landing_files
+from mesh_orchestrator.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    file_day,
+    full_range_tags,
+    range_tags,
+)
 from mesh_orchestrator.ports import current_version
 from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
 
@@ -86,7 +95,7 @@ def _execute(
     default every partition that exists (one run, as a single-run backfill does)."""
     defs = _location_definitions(location)
     job = defs.resolve_job_def(job_name)
-    scope = full_range_tags(job) if partitions is None else dict(range_tags(*partitions))
+    scope = full_range_tags(job, data_horizon()) if partitions is None else dict(range_tags(*partitions))
     covers = f" for partitions {scope[RANGE_START_TAG]}..{scope[RANGE_END_TAG]}" if scope else ""
     log(f"[{location}] running {job_name}{covers} ...")
     started = time.monotonic()
@@ -130,6 +139,23 @@ def _execute(
         f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed"
     )
     return outcome
+
+
+def data_horizon() -> date | None:
+    """The last day any partitioned feed of the mesh has a file for; None without any.
+
+    ``mesh run`` covers partitions up to that day (its month, for monthly ones): later partitions
+    hold nothing yet and are left to the schedules, which close each day as it ends.
+    """
+    days = [
+        day
+        for spec in load_all_specs().values()
+        for feed in spec.feeds
+        if feed.partitioned_by is not None
+        for label, _ in landing_files(spec, feed)
+        if (day := file_day(label)) is not None
+    ]
+    return max(days, default=None)
 
 
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -201,7 +201,9 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
     where = f"feeds.{name}"
     r.name(name, where)
     data = r.mapping(raw, where)
-    r.unknown_keys(data, {"format", "key", "columns", "description", "sources", "partitioned_by"}, f"{where}.")
+    r.unknown_keys(
+        data, {"format", "key", "columns", "description", "sources", "partitioned_by"}, f"{where}."
+    )
     if "sources" in data:
         if "format" in data:
             raise r.fail(f"{where}.format", "a feed with sources declares the format per source")

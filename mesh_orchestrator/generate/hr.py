@@ -384,7 +384,7 @@ def _timecards(ctx: Context, people: Staff) -> FeedReport:
             fmt.pick(ABSENCES, absence),
         ]
         # The time-tracking system exports each working day as its own file (partitioned by day).
-        names = [f"timecards_{np.datetime64('2026-01-01') + int(d)}.csv" for d in days]
+        names = [f"timecards_{np.datetime64(int(d), 'D')}.csv" for d in days]  # days since 1970
         writer.write(columns, day_idx, names)
     return writer.finish()
 

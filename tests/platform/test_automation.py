@@ -3,10 +3,12 @@
 
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 
 import dagster as dg
 import pytest
 
+from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.definitions import build_mesh_definitions
 from mesh_orchestrator.domain_definitions import build_domain_definitions
 from mesh_orchestrator.spec import discover_domains
@@ -41,10 +43,11 @@ def _quiet() -> Iterator[None]:
 class Ticks:
     """Successive automation evaluations of a few assets against one instance."""
 
-    def __init__(self, defs: dg.Definitions, *keys: dg.AssetKey) -> None:
-        self.defs, self.keys = defs, keys
+    def __init__(self, defs: dg.Definitions, *keys: dg.AssetKey, now: datetime | None = None) -> None:
+        self.defs, self.keys, self.now = defs, keys, now
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor = None
+        self.requested: dict[dg.AssetKey, set[str | None]] = {}
 
     def tick(self) -> dict[dg.AssetKey, int]:
         result = dg.evaluate_automation_conditions(
@@ -52,13 +55,18 @@ class Ticks:
             instance=self.instance,
             asset_selection=dg.AssetSelection.assets(*self.keys),
             cursor=self.cursor,
+            evaluation_time=self.now,
         )
         self.cursor = result.cursor
+        self.requested = {key: set(result.get_requested_partitions(key)) for key in self.keys}
         return {key: result.get_num_requested(key) for key in self.keys}
 
-    def materialize(self, key: dg.AssetKey, failed_checks: tuple[str, ...] = ()) -> None:
-        """A new version of ``key`` with every blocking check evaluated (``failed_checks`` fail)."""
-        self.instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    def materialize(
+        self, key: dg.AssetKey, failed_checks: tuple[str, ...] = (), partition: str | None = None
+    ) -> None:
+        """A new version of ``key`` (or of one partition) with every blocking check evaluated
+        (``failed_checks`` fail)."""
+        self.instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
         self.checks(key, failed_checks)
 
     def checks(self, key: dg.AssetKey, failed: tuple[str, ...] = ()) -> None:
@@ -78,7 +86,6 @@ class Ticks:
 
 def test_everything_downstream_of_landing_is_gated(mesh_defs: dg.Definitions) -> None:
     graph = mesh_defs.resolve_asset_graph()
-    gated = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if not node.is_materializable:
@@ -86,7 +93,9 @@ def test_everything_downstream_of_landing_is_gated(mesh_defs: dg.Definitions) ->
         if key.path[1] == "landing":
             assert node.automation_condition is None, key  # started by its sensor or schedule
         else:
+            gated = gated_eager(partitioned=node.partitions_def is not None)
             assert node.automation_condition == gated, key
+            assert "all_deps_blocking_checks_passed" in str(gated)
 
 
 def test_every_location_starts_its_own_automation_sensor() -> None:
@@ -154,3 +163,78 @@ def test_checks_run_with_their_asset_in_automated_runs(mesh_defs: dg.Definitions
     assert result.get_num_requested(STAGING) == 1
     requested = {r.key: r.true_subset.size for r in result.results}  # get_num_requested: assets only
     assert all(requested[k] == 1 for k in blocking)  # in the same run as their asset
+
+
+# --- partitions -----------------------------------------------------------------------------------
+
+EVENTS_LANDING = dg.AssetKey(["sales", "landing", "web_order_events"])
+EVENTS_BRONZE = dg.AssetKey(["sales", "bronze", "web_order_events"])
+EVENTS_STAGING = dg.AssetKey(["sales", "silver", "stg_bronze__web_order_events"])
+JOURNAL_LINES = dg.AssetKey(["finance", "silver", "int_journal_lines_placed"])
+LEDGER = dg.AssetKey(["finance", "gold", "general_ledger"])
+BALANCE_SHEET = dg.AssetKey(["finance", "gold", "balance_sheet"])
+LEDGER_HANDOFF = dg.AssetKey(["mesh", "handoff", "finance__general_ledger"])
+APRIL = datetime(2026, 4, 2, 6)
+
+
+def test_partitions_of_the_mesh(mesh_defs: dg.Definitions) -> None:
+    graph = mesh_defs.resolve_asset_graph()
+    daily = {
+        k.to_user_string() for k in graph.get_all_asset_keys() if "Daily" in str(graph.get(k).partitions_def)
+    }
+    monthly = {k for k in graph.get_all_asset_keys() if "Monthly" in str(graph.get(k).partitions_def)}
+    assert daily == {
+        f"{domain}/{layer}/{feed}"
+        for domain, feed in (("sales", "web_order_events"), ("hr", "timecards"))
+        for layer in ("landing", "bronze")
+    }
+    assert {k.path[-1] for k in monthly} == {"general_ledger", "trial_balance", "income_statement"}
+
+
+def test_a_new_day_updates_only_that_days_bronze(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, EVENTS_BRONZE, EVENTS_STAGING, now=APRIL)
+    ticks.tick()
+    ticks.materialize(EVENTS_LANDING, partition="2026-03-05")
+    assert ticks.tick() == {EVENTS_BRONZE: 1, EVENTS_STAGING: 0}
+    assert ticks.requested[EVENTS_BRONZE] == {"2026-03-05"}
+    ticks.materialize(EVENTS_BRONZE, partition="2026-03-05")
+    # Silver is unpartitioned: it reads the days that ran and does not wait for the days that did not.
+    assert ticks.tick() == {EVENTS_BRONZE: 0, EVENTS_STAGING: 1}
+
+
+def test_a_late_day_is_picked_up_too(mesh_defs: dg.Definitions) -> None:
+    """Stock eager() would only update the latest day; a file for an old day must flow as well."""
+    ticks = Ticks(mesh_defs, EVENTS_BRONZE, now=datetime(2026, 11, 22, 6))
+    ticks.tick()
+    ticks.materialize(EVENTS_LANDING, partition="2026-01-07")
+    assert ticks.tick()[EVENTS_BRONZE] == 1 and ticks.requested[EVENTS_BRONZE] == {"2026-01-07"}
+
+
+def _other_parents_exist(ticks: Ticks, key: dg.AssetKey, but: dg.AssetKey) -> None:
+    for parent in ticks.defs.resolve_asset_graph().get(key).parent_keys - {but}:
+        ticks.materialize(parent)
+
+
+def test_new_journals_reclose_every_month_then_the_statements(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, LEDGER, BALANCE_SHEET, LEDGER_HANDOFF, now=APRIL)
+    _other_parents_exist(ticks, BALANCE_SHEET, but=LEDGER)
+    ticks.tick()
+    ticks.materialize(JOURNAL_LINES)
+    # An unpartitioned input may touch any month: every month of the close is requested, in one run
+    # (single-run backfill policy) together with the unpartitioned statements downstream.
+    assert ticks.tick()[LEDGER] == 3
+    assert ticks.requested[LEDGER] == {"2026-01-01", "2026-02-01", "2026-03-01"}
+    ticks.materialize(LEDGER, partition="2026-03-01")  # March is re-closed alone
+    assert ticks.tick() == {LEDGER: 0, BALANCE_SHEET: 1, LEDGER_HANDOFF: 1}
+
+
+def test_a_failed_check_of_a_month_holds_the_statements(mesh_defs: dg.Definitions) -> None:
+    ticks = Ticks(mesh_defs, BALANCE_SHEET, now=APRIL)
+    _other_parents_exist(ticks, BALANCE_SHEET, but=LEDGER)
+    ticks.tick()
+    graph = mesh_defs.resolve_asset_graph()
+    blocking = [k.name for k in graph.get_check_keys_for_assets({LEDGER}) if graph.get_check_spec(k).blocking]
+    ticks.materialize(LEDGER, failed_checks=(blocking[0],), partition="2026-02-01")
+    assert ticks.tick()[BALANCE_SHEET] == 0
+    ticks.materialize(LEDGER, partition="2026-02-01")
+    assert ticks.tick()[BALANCE_SHEET] == 1

@@ -1,11 +1,14 @@
 -- general_ledger: data product, every posted journal line (contract finance.general_ledger).
+-- Partitioned by month (the close): a run replaces the periods of its partitions.
+
+{{ config(**partition_config('period')) }}
 
 with
 
 lines as (
 
     select * from {{ ref('int_journal_lines_placed') }}
-    where postable
+    where postable and {{ in_partition('period') }}
 
 ),
 

@@ -1,5 +1,8 @@
 -- income_statement: data product, per fiscal period and income or expense account, company-wide
 -- (contract finance.income_statement): income positive, expenses negative, so the sum is the profit.
+-- Partitioned by month (the close): a run replaces the periods of its partitions.
+
+{{ config(**partition_config('period')) }}
 
 with
 
@@ -19,6 +22,7 @@ accounts as (
 periods as (
 
     select period from {{ ref('stg_bronze__fiscal_periods') }}
+    where {{ in_partition('period') }}
 
 ),
 

@@ -1,5 +1,8 @@
 -- trial_balance: data product, per fiscal period and account (contract finance.trial_balance).
 -- The opening balances journal opens the first period; each later period opens with the previous close.
+-- Partitioned by month (the close): a run replaces the periods of its partitions.
+
+{{ config(**partition_config('period')) }}
 
 with
 
@@ -18,6 +21,7 @@ accounts as (
 periods as (
 
     select period from {{ ref('stg_bronze__fiscal_periods') }}
+    where {{ in_partition('period') }}
 
 ),
 
