@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from mesh_orchestrator.spec import load_all_specs
+from tests.mesh.conftest import copy_data as _copy
 from tests.mesh.conftest import mesh
 
 PRODUCTS = [(domain, product) for domain, spec in load_all_specs().items() for product in spec.products]
-
-
-@pytest.fixture(scope="module")
-def clean_mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    data = tmp_path_factory.mktemp("clean") / "data"
-    mesh(data, "generate", "--scale", "1", "--seed", "7")
-    run = mesh(data, "run")
-    return data, run.stdout
 
 
 def _port(data: Path, domain: str, product: str) -> Path:
@@ -116,12 +107,6 @@ def test_unknown_port_is_a_clear_error(clean_mesh: tuple[Path, str]) -> None:
     result = mesh(data, "port", "sales", "nothing", check=False)
     assert result.returncode == 2
     assert "sales.nothing has no published version" in result.stderr
-
-
-def _copy(data: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(data, copy)
-    return copy
 
 
 def test_an_unbalanced_manual_journal_stops_finance(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from mesh_orchestrator import runner
+from mesh_orchestrator.errors import MeshError
+from mesh_orchestrator.runner import run_partitions
 from mesh_orchestrator.spec import DomainSpec, ProductRef
 
 
@@ -68,3 +72,18 @@ def test_a_failed_dbt_build_is_summarised_by_what_dbt_reported() -> None:
     assert summary.startswith("dbt build failed: 37 of 39 FAIL 21 payroll_groups_anonymous")
     assert "Failure in test payroll_groups_anonymous" in summary and "\x1b" not in summary
     assert _error_summary("KeyError: 'x'\nTraceback ...") == "KeyError: 'x'"
+
+
+@pytest.mark.parametrize(
+    ("domain", "first", "last", "message"),
+    [
+        ("sales", "2026-01-15", "2026-01-10", "the range 2026-01-15..2026-01-10 is reversed"),
+        ("finance", "2026-01-15", None, "'2026-01-15' is not a partition of finance (Monthly, starting"),
+        ("inventory", None, None, "inventory has no partitioned assets; `mesh run --domains inventory`"),
+    ],
+)
+def test_backfill_errors_say_what_to_do(
+    domain: str, first: str | None, last: str | None, message: str
+) -> None:
+    with pytest.raises(MeshError, match=re.escape(message)):
+        run_partitions(dg.DagsterInstance.ephemeral(), domain, first, last, log=lambda _: None)
