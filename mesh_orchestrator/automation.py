@@ -67,14 +67,32 @@ def eager_any_partition(wait_for_partitions: bool = True) -> dg.AutomationCondit
     ).with_label("eager (any partition)")
 
 
+def after_other_partitionings(partitioned: bool) -> dg.AutomationCondition:
+    """Not while a dependency of another partitioning is about to be rebuilt.
+
+    Dagster runs assets of different partitionings in different runs (a partitioned request is a
+    backfill), in no guaranteed order. Finance's unpartitioned reconciliation reads the sales port
+    directly and through the monthly ledger: requested on the new port alone, it would compare the
+    new sales version with the old ledger. So an asset waits while such a dependency is requested,
+    or has dependencies that updated since it last did; it follows once that dependency updated.
+    """
+    ac = dg.AutomationCondition
+    outdated = ac.any_deps_updated().since(ac.newly_updated()) | ac.will_be_requested()
+    waiting = ac.any_deps_match(outdated)
+    keys = dg.AssetSelection.assets(*partitioned_keys())
+    return ~(waiting.ignore(keys) if partitioned else waiting.allow(keys))
+
+
 def gated_eager(partitioned: bool = False) -> dg.AutomationCondition:
     """Run after any dependency updated, once all their blocking checks passed.
 
     An unpartitioned asset does not wait for dependency partitions that never ran (see
-    ``eager_any_partition``); a partitioned one waits for its own dependency partitions.
+    ``eager_any_partition``); a partitioned one waits for its own dependency partitions. Neither
+    runs beside a dependency of another partitioning (``after_other_partitionings``).
     """
     return (
         eager_any_partition(wait_for_partitions=partitioned)
+        & after_other_partitionings(partitioned)
         & dg.AutomationCondition.all_deps_blocking_checks_passed()
     )
 

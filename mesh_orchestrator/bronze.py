@@ -18,7 +18,7 @@ import duckdb
 
 from mesh_orchestrator.errors import LandingError
 from mesh_orchestrator.landing import ensure_landing_tables
-from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange
+from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange, DayScope
 from mesh_orchestrator.spec import ColumnSpec, FeedSpec, SourceSpec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import fetch_one
@@ -37,6 +37,7 @@ class Reconciliation:
     bronze: int
     duplicates: int
     quarantined: int
+    scope: DayScope | None = None  # a partitioned run's days; None: the whole table
 
     @property
     def holds(self) -> bool:
@@ -140,21 +141,21 @@ def build_bronze(
 ) -> Reconciliation:
     """Rebuild ``bronze.<feed>`` and ``quarantine.<feed>`` from ``landing.<feed>`` atomically.
 
-    For a feed partitioned by day, ``days`` is the run's partitions: only the rows of the files for
-    those days are classified, and exactly those days are replaced in both tables. Duplicates are
-    resolved within a day, so a day comes out the same whether it runs alone or in a range.
+    For a feed partitioned by day, ``days`` is the run's partitions: those days are replaced in
+    both tables, together with any other day holding a row whose key a row of theirs shares (see
+    ``DayScope``). Every landed row is classified, so a day comes out the same whether it runs
+    alone, in a range or in a full rebuild.
     """
     ensure_landing_tables(con, feed)
     name = identifier(feed.name)
     partitioned = feed.partitioned_by is not None
-    scoped = partitioned and days is not None
     raws = ", ".join(f"{_raw(c)} AS raw_{c.name}" for c in feed.columns)
     canonical, unknown = _mapping(feed)
     typed = ", ".join(f"TRY_CAST(raw_{c.name} AS {c.type}) AS {identifier(c.name)}" for c in feed.columns)
-    key = ", ".join(["_partition"] * partitioned + [f"raw_{k}" for k in feed.key])
+    key = ", ".join(f"raw_{k}" for k in feed.key)
     meta = ", ".join(METADATA_COLUMNS + (PARTITION_COLUMN,) * partitioned)
     partition = f", {FILE_DAY_SQL} AS {PARTITION_COLUMN}" if partitioned else ""
-    where = f"WHERE {days.sql(FILE_DAY_SQL)}" if scoped and days is not None else ""
+    scope = None
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze; CREATE SCHEMA IF NOT EXISTS quarantine")
@@ -163,7 +164,7 @@ def build_bronze(
             f"WITH parsed AS (SELECT {', '.join(METADATA_COLUMNS)}, _record, _parse_error{partition}, "
             f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
             f"  THEN _record END) = 'OBJECT', false) AS _is_object "
-            f"  FROM landing.{name} {where}), "
+            f"  FROM landing.{name}), "
             f"mapped AS (SELECT *, {canonical} AS _canonical, {unknown} AS _unknown "
             f"  FROM parsed WHERE _is_object), "
             f"extracted AS (SELECT *, {raws} FROM mapped "
@@ -173,19 +174,22 @@ def build_bronze(
             f"  len(_reasons) = 0, {key} ORDER BY _ingested_at DESC, _source_file DESC, "
             f"  _row_number DESC) END AS _rank FROM checked"
         )
+        if partitioned and days is not None:
+            scope = _day_scope(con, days, key)
+        only = f"AND {scope.sql(PARTITION_COLUMN)}" if scope is not None else ""
         kept = (
             f"SELECT {typed}, {meta} FROM temp.classified "
-            f"WHERE _rank = 1 ORDER BY _ingested_at, _source_file, _row_number"
+            f"WHERE _rank = 1 {only} ORDER BY _ingested_at, _source_file, _row_number"
         )
         rejected = (
             f"SELECT {meta}, _record, array_to_string(_reasons, '; ') AS reason FROM temp.classified "
-            f"WHERE len(_reasons) > 0 UNION ALL "
+            f"WHERE len(_reasons) > 0 {only} UNION ALL "
             f"SELECT {meta}, _record, '{DUPLICATE_REASON}: a later row with the same key was kept' "
-            f"FROM temp.classified WHERE _rank > 1 ORDER BY _source_file, _row_number"
+            f"FROM temp.classified WHERE _rank > 1 {only} ORDER BY _source_file, _row_number"
         )
         for schema, query in (("bronze", kept), ("quarantine", rejected)):
-            if scoped and days is not None:
-                _replace_days(con, schema, query, days, feed)
+            if scope is not None:
+                _replace_days(con, schema, query, scope, feed)
             else:
                 con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS {query}")
         con.execute("DROP TABLE temp.classified")
@@ -193,7 +197,18 @@ def build_bronze(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return reconcile(con, feed, days)
+    return reconcile(con, feed, scope)
+
+
+def _day_scope(con: duckdb.DuckDBPyConnection, days: DayRange, key: str) -> DayScope:
+    """The run's days, and the other days whose rows share a key with a valid row of the run's."""
+    rows = con.execute(
+        f"SELECT DISTINCT c.{PARTITION_COLUMN} FROM temp.classified c SEMI JOIN ("
+        f"  SELECT {key} FROM temp.classified WHERE len(_reasons) = 0 AND {days.sql(PARTITION_COLUMN)}"
+        f") k USING ({key}) WHERE len(c._reasons) = 0 AND NOT ({days.sql(f'c.{PARTITION_COLUMN}')}) "
+        f"ORDER BY 1"
+    ).fetchall()
+    return DayScope(days, tuple(r[0] for r in rows if r[0] is not None))
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
@@ -201,9 +216,10 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 
 def _replace_days(
-    con: duckdb.DuckDBPyConnection, schema: str, query: str, days: DayRange, feed: FeedSpec
+    con: duckdb.DuckDBPyConnection, schema: str, query: str, scope: DayScope, feed: FeedSpec
 ) -> None:
-    """Replace the rows of ``days`` in ``table`` with ``query``'s (inside the caller's transaction).
+    """Replace the rows of the scope's days in the table with ``query``'s (inside the caller's
+    transaction).
 
     When the feed's columns changed since the table was built, the table is rebuilt if this run
     covers every day it holds; otherwise the run stops, saying how to rebuild it.
@@ -215,11 +231,11 @@ def _replace_days(
         [schema, feed.name],
     )[0]
     if exists and _columns(con, table) != _columns(con, query):
-        (outside,) = fetch_one(con, f"SELECT count(*) FROM {table} WHERE NOT ({days.sql(PARTITION_COLUMN)})")
+        (outside,) = fetch_one(con, f"SELECT count(*) FROM {table} WHERE NOT {scope.sql(PARTITION_COLUMN)}")
         if outside:
             raise LandingError(
                 f"{schema}.{feed.name} was built with other columns than feed {feed.name!r} declares "
-                f"now, and holds {outside:,} row(s) outside this run's days ({days}): rebuild every "
+                f"now, and holds {outside:,} row(s) outside this run's days ({scope.run}): rebuild every "
                 "partition of the feed in one run (`mesh backfill <domain>`) so that no day mixes the "
                 "two layouts"
             )
@@ -228,20 +244,21 @@ def _replace_days(
     if not exists:
         con.execute(f"CREATE TABLE {table} AS {query}")
         return
-    con.execute(f"DELETE FROM {table} WHERE {days.sql(PARTITION_COLUMN)}")
+    con.execute(f"DELETE FROM {table} WHERE {scope.sql(PARTITION_COLUMN)}")
     con.execute(f"INSERT INTO {table} {query}")
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | None = None) -> Reconciliation:
+def reconcile(
+    con: duckdb.DuckDBPyConnection, feed: FeedSpec, scope: DayScope | None = None
+) -> Reconciliation:
     """Count each place independently, so the check catches any row lost between layers.
 
-    For a partitioned feed's run, counts only ``days``: the landed rows of their files against the
-    rows of bronze and quarantine tagged with those days.
+    With a partitioned feed's run ``scope``, counts only its days: the landed rows of their files
+    against the rows of bronze and quarantine tagged with those days.
     """
     name = identifier(feed.name)
-    scoped = feed.partitioned_by is not None and days is not None
-    landed = f"WHERE {days.sql(FILE_DAY_SQL)}" if scoped and days is not None else ""
-    tagged = days.sql(PARTITION_COLUMN) if scoped and days is not None else "true"
+    landed = f"WHERE {scope.sql(FILE_DAY_SQL)}" if scope is not None else ""
+    tagged = scope.sql(PARTITION_COLUMN) if scope is not None else "true"
     row = fetch_one(
         con,
         f"SELECT (SELECT count(*) FROM landing.{name} {landed}), "
@@ -251,16 +268,15 @@ def reconcile(con: duckdb.DuckDBPyConnection, feed: FeedSpec, days: DayRange | N
         f"(SELECT count(*) FILTER (WHERE reason NOT LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name} "
         f"WHERE {tagged})",
     )
-    return Reconciliation(*(int(v) for v in row))
+    landed, bronze, duplicates, quarantined = (int(v) for v in row)
+    return Reconciliation(landed, bronze, duplicates, quarantined, scope=scope)
 
 
 def quarantine_reasons(
-    con: duckdb.DuckDBPyConnection, feed: FeedSpec, limit: int = 10, days: DayRange | None = None
+    con: duckdb.DuckDBPyConnection, feed: FeedSpec, limit: int = 10, scope: DayScope | DayRange | None = None
 ) -> dict[str, int]:
-    """Most frequent kinds of rejection (the part of each reason before ':'), of ``days`` if given."""
-    where = (
-        f"WHERE {days.sql(PARTITION_COLUMN)}" if feed.partitioned_by is not None and days is not None else ""
-    )
+    """Most frequent kinds of rejection (the part of each reason before ':'), of ``scope`` if given."""
+    where = f"WHERE {scope.sql(PARTITION_COLUMN)}" if scope is not None else ""
     rows = con.execute(
         f"SELECT split_part(unnest(string_split(reason, '; ')), ':', 1) AS kind, count(*) "
         f"FROM quarantine.{identifier(feed.name)} {where} GROUP BY kind ORDER BY 2 DESC LIMIT {int(limit)}"

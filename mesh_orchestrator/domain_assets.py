@@ -148,7 +148,12 @@ def bronze_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
         days = _days(context, feed)
         with retry_when_locked(), domain_db(spec.name) as con:
             rec = build_bronze(con, feed, days)
-            reasons = quarantine_reasons(con, feed, days=days)
+            reasons = quarantine_reasons(con, feed, scope=rec.scope)
+        if rec.scope is not None and rec.scope.shared:
+            context.log.info(
+                f"{feed.name}: also re-evaluated {len(rec.scope.shared)} other day(s) whose rows share a "
+                f"key with this run's: {', '.join(d.isoformat() for d in rec.scope.shared[:10])}"
+            )
         rejected = rec.duplicates + rec.quarantined
         if rejected:
             context.log.warning(f"{feed.name}: {rejected} row(s) quarantined: {reasons}")

@@ -31,6 +31,7 @@ from mesh_orchestrator.paths import REPO_ROOT, products_dir
 from mesh_orchestrator.pii_scan import ScanResult, scan_staged
 from mesh_orchestrator.ports import current_path, publish, stage_path
 from mesh_orchestrator.retries import retry_when_locked
+from mesh_orchestrator.spec import load_domain_spec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import domain_db
 
@@ -132,9 +133,15 @@ def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
     key = names.handoff_key(contract.domain, contract.product)
     consumers = ", ".join(c.domain for c in contract.consumers) or "none yet"
 
+    gold = names.asset_key(contract.domain, "gold", contract.model)
+    # A product built by partitioned models (finance's monthly close) is published whole: every
+    # partition, across code locations (the mesh's location reads the domain's).
+    partitioned = contract.model in load_domain_spec(contract.domain).partitioned_models
+    mapping = dg.AllPartitionMapping() if partitioned else None
+
     @dg.asset(
         key=key,
-        deps=[names.asset_key(contract.domain, "gold", contract.model)],
+        deps=[dg.AssetDep(gold, partition_mapping=mapping)],
         group_name=names.group_name(names.MESH, names.HANDOFF),
         automation_condition=gated_eager(),
         freshness_policy=freshness_policy(contract),

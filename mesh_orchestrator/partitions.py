@@ -50,13 +50,33 @@ class DayRange:
     end: date
 
     def sql(self, column: str) -> str:
-        return f"{column} >= DATE '{self.start.isoformat()}' AND {column} < DATE '{self.end.isoformat()}'"
+        return f"({column} >= DATE '{self.start.isoformat()}' AND {column} < DATE '{self.end.isoformat()}')"
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.start <= day < self.end
 
     def __str__(self) -> str:
         return f"{self.start.isoformat()}..{self.end.isoformat()} (end excluded)"
+
+
+@dataclass(frozen=True)
+class DayScope:
+    """The days a bronze run replaces: its partitions, and the days holding rows that share a key
+    with a row of those partitions (de-duplication spans days: a key resent on a later day
+    replaces the earlier day's row, which is then re-evaluated in the same transaction)."""
+
+    run: DayRange
+    shared: tuple[date, ...] = ()
+
+    def sql(self, column: str) -> str:
+        if not self.shared:
+            return self.run.sql(column)
+        listed = ", ".join(f"DATE '{d.isoformat()}'" for d in self.shared)
+        return f"({self.run.sql(column)} OR {column} IN ({listed}))"
+
+    def __str__(self) -> str:
+        extra = f" and {len(self.shared)} day(s) sharing keys with them" if self.shared else ""
+        return f"{self.run}{extra}"
 
 
 def partitions_def(spec: PartitionSpec) -> dg.TimeWindowPartitionsDefinition:

@@ -41,7 +41,7 @@ def broken_repo(tmp_path: Path) -> Path:
         source = REPO_ROOT / name
         if source.is_dir():
             shutil.copytree(
-                source, repo / name, ignore=shutil.ignore_patterns("logs", "__pycache__", "mesh_run")
+                source, repo / name, ignore=shutil.ignore_patterns("logs", "__pycache__", "mesh_run*")
             )
         else:
             shutil.copy2(source, repo / name)

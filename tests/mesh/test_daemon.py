@@ -83,6 +83,18 @@ class Daemon:
         tail = self.log.read_text()[-3000:]
         raise AssertionError(f"timed out waiting for {what}\nruns: {runs}\ndaemon log tail:\n{tail}")
 
+    def describe(self, runs: list[dg.DagsterRun]) -> str:
+        """Each run's selection, trigger and the messages of its failed steps."""
+        lines = []
+        for run in runs:
+            keys = sorted(k.to_user_string() for k in run.asset_selection or [])
+            lines.append(f"{run.run_id} {run.status.value} {run.tags.get('dagster/sensor_name')} {keys[:4]}")
+            for record in self.instance.all_logs(run.run_id):
+                event = record.dagster_event
+                if event is not None and event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
+                    lines.append(f"    {event.event_type_value}: {(event.message or '')[:800]}")
+        return "\n".join(lines)
+
     def idle(self) -> bool:
         return not self.instance.get_runs(
             filters=RunsFilter(
@@ -140,7 +152,8 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
         lambda: _port_version(daemon.data, "finance", "balance_sheet") > before,
     )
     runs = daemon.runs_since(started)
-    assert all(r.status != dg.DagsterRunStatus.FAILURE for r in runs), [r.run_id for r in runs]
+    failed = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
+    assert not failed, daemon.describe(failed)
     sensors = {r.tags.get("dagster/sensor_name") for r in runs}
     assert "sales__distributor_orders__files" in sensors
     assert {"sales__automation", "mesh__automation", "finance__automation"} <= sensors

@@ -189,6 +189,12 @@ def test_partitions_of_the_mesh(mesh_defs: dg.Definitions) -> None:
         for layer in ("landing", "bronze")
     }
     assert {k.path[-1] for k in monthly} == {"general_ledger", "trial_balance", "income_statement"}
+    # The mappings, resolved over every code location as the daemon resolves them.
+    day_to_day = graph.get_partition_mapping(EVENTS_BRONZE, EVENTS_LANDING)
+    assert isinstance(day_to_day, dg.TimeWindowPartitionMapping)
+    assert (day_to_day.start_offset, day_to_day.end_offset) == (0, 0)
+    assert isinstance(graph.get_partition_mapping(LEDGER_HANDOFF, LEDGER), dg.AllPartitionMapping)
+    assert isinstance(graph.get_partition_mapping(BALANCE_SHEET, LEDGER), dg.AllPartitionMapping)
 
 
 def test_a_new_day_updates_only_that_days_bronze(mesh_defs: dg.Definitions) -> None:
@@ -224,7 +230,16 @@ def test_new_journals_reclose_every_month_then_the_statements(mesh_defs: dg.Defi
     # (single-run backfill policy) together with the unpartitioned statements downstream.
     assert ticks.tick()[LEDGER] == 3
     assert ticks.requested[LEDGER] == {"2026-01-01", "2026-02-01", "2026-03-01"}
-    ticks.materialize(LEDGER, partition="2026-03-01")  # March is re-closed alone
+    ticks.materialize(LEDGER, partition="2026-03-01")
+    # The statements wait until every month re-closed: January and February still read old journals.
+    assert ticks.tick() == {LEDGER: 0, BALANCE_SHEET: 0, LEDGER_HANDOFF: 0}
+    for month in ("2026-01-01", "2026-02-01"):
+        ticks.materialize(LEDGER, partition=month)
+    assert ticks.tick() == {LEDGER: 0, BALANCE_SHEET: 1, LEDGER_HANDOFF: 1}
+    ticks.materialize(BALANCE_SHEET)
+    ticks.materialize(LEDGER_HANDOFF)
+    ticks.tick()
+    ticks.materialize(LEDGER, partition="2026-02-01")  # one month re-closed alone (a backfill)
     assert ticks.tick() == {LEDGER: 0, BALANCE_SHEET: 1, LEDGER_HANDOFF: 1}
 
 
@@ -238,3 +253,32 @@ def test_a_failed_check_of_a_month_holds_the_statements(mesh_defs: dg.Definition
     assert ticks.tick()[BALANCE_SHEET] == 0
     ticks.materialize(LEDGER, partition="2026-02-01")
     assert ticks.tick()[BALANCE_SHEET] == 1
+
+
+RECONCILIATION = dg.AssetKey(["finance", "gold", "reconciliation"])
+
+
+def test_a_new_product_version_recloses_in_order_never_beside(mesh_defs: dg.Definitions) -> None:
+    """Runs of different partitionings start in no guaranteed order: each waits for the other's."""
+    graph = mesh_defs.resolve_asset_graph()
+    finance = sorted(
+        k for k in graph.get_all_asset_keys() if k.path[0] == "finance" and k.path[1] != "landing"
+    )
+    silver = [k for k in finance if k.path[1] == "silver"]
+    ticks = Ticks(mesh_defs, *silver, LEDGER, RECONCILIATION, now=APRIL)
+    for key in finance:  # a closed mesh: every finance asset and month built once
+        partitions = ["2026-01-01", "2026-02-01", "2026-03-01"] if graph.get(key).partitions_def else [None]
+        for partition in partitions:
+            ticks.materialize(key, partition=partition)
+    ticks.tick()
+    ticks.materialize(SALES_HANDOFF)
+    first = ticks.tick()
+    requested_silver = [k for k in silver if first[k]]
+    assert requested_silver and first[LEDGER] == 0 and first[RECONCILIATION] == 0
+    for key in requested_silver:
+        ticks.materialize(key)
+    second = ticks.tick()
+    assert second[LEDGER] == 3 and second[RECONCILIATION] == 0
+    for month in ("2026-01-01", "2026-02-01", "2026-03-01"):
+        ticks.materialize(LEDGER, partition=month)
+    assert ticks.tick()[RECONCILIATION] == 1

@@ -103,8 +103,8 @@ def test_a_run_touches_only_its_days(tmp_path: Path) -> None:
     feb = build_bronze(con, FEED, _day(date(2026, 2, 1)))
     assert (feb.landed, feb.bronze, feb.quarantined) == (3, 3, 0)
     assert con.execute("SELECT count(*) FROM bronze.events").fetchall() == [(12,)]
-    assert quarantine_reasons(con, FEED, days=_day(date(2026, 2, 1))) == {}
-    assert quarantine_reasons(con, FEED, days=JAN) == {"unparseable": 1, "bad_type": 1, "duplicate_key": 1}
+    assert quarantine_reasons(con, FEED, scope=_day(date(2026, 2, 1))) == {}
+    assert quarantine_reasons(con, FEED, scope=JAN) == {"unparseable": 1, "bad_type": 1, "duplicate_key": 1}
     assert reconcile(con, FEED).holds  # and the whole table adds up too
 
 
@@ -145,3 +145,25 @@ def test_a_changed_layout_needs_every_day_rebuilt(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM bronze.events").fetchall() == [(12,)]  # rolled back
     assert build_bronze(con, wider, ALL).holds  # a run over every day rebuilds the table
     assert "channel" in [c[0] for c in con.execute("DESCRIBE bronze.events").fetchall()]
+
+
+def test_a_key_resent_on_a_later_day_replaces_the_earlier_row(tmp_path: Path) -> None:
+    """De-duplication spans days: running only the later day removes the earlier day's copy."""
+    _drop_files(tmp_path)
+    con = duckdb.connect()
+    ingest_feed(con, FEED, tmp_path, days=ALL)
+    build_bronze(con, FEED, ALL)
+    before = _state(con)
+    (tmp_path / "events_2026-02-02.jsonl").write_text(_event(1, date(2026, 1, 5), 9))  # E1 again
+    ingest_feed(con, FEED, tmp_path, days=_day(date(2026, 2, 2)))
+    rec = build_bronze(con, FEED, _day(date(2026, 2, 2)))
+    assert rec.scope is not None and rec.scope.shared == (date(2026, 1, 5),)
+    assert rec.holds and (rec.landed, rec.bronze, rec.duplicates) == (4, 3, 1)  # Jan 5 and Feb 2
+    assert con.execute("SELECT quantity, _partition FROM bronze.events WHERE event_id = 'E1'").fetchall() == [
+        (9, date(2026, 2, 2))
+    ]
+    assert reconcile(con, FEED).holds and reconcile(con, FEED).bronze == 12  # none lost, none twice
+    everything = duckdb.connect()  # and the same as rebuilding every day from scratch
+    ingest_feed(everything, FEED, tmp_path, days=DayRange(date(2026, 1, 1), date(2026, 3, 1)))
+    build_bronze(everything, FEED, ALL)
+    assert _state(everything)[1:] == _state(con)[1:] != before[1:]
