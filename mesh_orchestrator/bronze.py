@@ -268,8 +268,8 @@ def reconcile(
         f"(SELECT count(*) FILTER (WHERE reason NOT LIKE '{DUPLICATE_REASON}%') FROM quarantine.{name} "
         f"WHERE {tagged})",
     )
-    landed, bronze, duplicates, quarantined = (int(v) for v in row)
-    return Reconciliation(landed, bronze, duplicates, quarantined, scope=scope)
+    counts = [int(v) for v in row]
+    return Reconciliation(counts[0], counts[1], counts[2], counts[3], scope=scope)
 
 
 def quarantine_reasons(
