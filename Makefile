@@ -23,7 +23,7 @@ demo: install           ## generate the sample data and run the whole mesh end t
 test: install           ## lint, type-check and run the test suite
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadfile  # two workers, each test file on one of them
 
 check-definitions: install
 	$(UV) run --frozen dagster definitions validate -w workspace.yaml

@@ -8,8 +8,13 @@ than the project's files, so a fresh clone loads without a separate build step.
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
+import fcntl
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache, cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -25,12 +30,14 @@ from mesh_orchestrator.automation import gated_eager, with_target
 from mesh_orchestrator.contracts import contract_path
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.partitions import PartitionSpec, partitions_def, run_range
+from mesh_orchestrator.paths import data_dir
 from mesh_orchestrator.spec import DomainSpec
 
 BRONZE_SOURCE = "bronze"
 PORTS_SOURCE = "ports"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "../_shared")
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 @cache
@@ -137,13 +144,64 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
+def project_target(project: DbtProject) -> Path:
+    """The project's own target folder (``target_path`` is relative to the project)."""
+    return Path(project.project_dir) / project.target_path
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (code servers, tests) that may parse the same project."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def dbt_project(spec: DomainSpec) -> DbtProject:
-    """The domain's dbt project, its manifest parsed if missing or stale."""
+    """The domain's dbt project, its manifest parsed if missing or stale.
+
+    One process parses at a time, into a scratch folder whose results replace the project's by
+    rename: a process reading the manifest meanwhile sees the old one or the new one, never half.
+    """
     project = DbtProject(project_dir=spec.dbt_project, profiles_dir=spec.dbt_project)
+    target = project_target(project)
     manifest = Path(project.manifest_path)
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(spec.dbt_project):
-        DbtCliResource(project_dir=project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+    def stale() -> bool:
+        return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(spec.dbt_project)
+
+    if stale():
+        with _locked(target / ".mesh-parse.lock"):
+            if stale():  # another process may have parsed while this one waited
+                scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
+                try:
+                    DbtCliResource(project_dir=project).cli(["parse", "--quiet"], target_path=scratch).wait()
+                    for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", "manifest.json"):
+                        if (scratch / name).exists():
+                            os.replace(scratch / name, target / name)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
     return project
+
+
+def run_target(spec: DomainSpec, project: DbtProject, selection: str) -> Path:
+    """Where one dbt selection's runs write: a stable folder per selection in the data folder.
+
+    Stable, so that dbt re-parses only what changed (runs of a domain never overlap: they share
+    its pool); in the data folder, so that meshes on other data folders (tests, benchmarks) never
+    share one. A new folder starts from the project's parse state.
+    """
+    folder = data_dir() / "dbt" / spec.name / selection
+    seed = project_target(project) / PARTIAL_PARSE_FILE
+    if not (folder / PARTIAL_PARSE_FILE).exists() and seed.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(seed, folder / f".{PARTIAL_PARSE_FILE}.tmp")
+        os.replace(folder / f".{PARTIAL_PARSE_FILE}.tmp", folder / PARTIAL_PARSE_FILE)
+    return folder
 
 
 def _dbt_multi_asset(
@@ -177,9 +235,7 @@ def _dbt_multi_asset(
         **extra,
     )
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        # One stable target folder per selection (runs of a domain never overlap: they share its
-        # pool), so dbt re-parses only what changed instead of the whole project on every run.
-        target = Path(project.project_dir) / "target" / f"mesh_run_{name}"
+        target = run_target(spec, project, name)
         args = ["build"]
         if partitioning is not None:
             window = run_range(context)

@@ -23,7 +23,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunsFilter
 
 from mesh_orchestrator.paths import REPO_ROOT
-from tests.mesh.conftest import mesh
+from tests.mesh.conftest import copy_data
 
 #: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.
 PROPAGATION_TIMEOUT = 420
@@ -108,9 +108,9 @@ class Daemon:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    data = tmp_path_factory.mktemp("daemon") / "data"
-    mesh(data, "demo")  # sample data and one full run: automation starts from a published mesh
+def daemon(clean_mesh: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    # Sample data after one full run: automation starts from a published mesh.
+    data = copy_data(clean_mesh[0], tmp_path_factory.mktemp("daemon"))
     running = Daemon(data)
     try:
         yield running
