@@ -23,7 +23,10 @@ def build_mesh_definitions() -> dg.Definitions:
     order = domain_order(specs)
     landscape = Landscape.load(specs)
     refs = [ProductRef(d, p) for d in order for p in specs[d].products]
-    assets = [build_handoff_asset(landscape.contracts[r]) for r in refs if r in landscape.contracts]
+    contracts = [landscape.contracts[r] for r in refs if r in landscape.contracts]
+    assets = [
+        build_handoff_asset(c, partitioned=c.model in specs[c.domain].partitioned_models) for c in contracts
+    ]
     landscape.handoff_checks = {
         a.key.to_user_string(): {c.name: c.blocking for c in a.check_specs} for a in assets
     }

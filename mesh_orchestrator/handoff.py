@@ -31,7 +31,6 @@ from mesh_orchestrator.paths import REPO_ROOT, products_dir
 from mesh_orchestrator.pii_scan import ScanResult, scan_staged
 from mesh_orchestrator.ports import current_path, publish, stage_path
 from mesh_orchestrator.retries import retry_when_locked
-from mesh_orchestrator.spec import load_domain_spec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import domain_db
 
@@ -129,14 +128,12 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
-def build_handoff_asset(contract: Contract) -> dg.AssetsDefinition:
+def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.AssetsDefinition:
+    """The product's hand-off; ``partitioned`` when its gold model is partitioned (finance's
+    monthly close): the product is then published whole, every partition, across code locations."""
     key = names.handoff_key(contract.domain, contract.product)
     consumers = ", ".join(c.domain for c in contract.consumers) or "none yet"
-
     gold = names.asset_key(contract.domain, "gold", contract.model)
-    # A product built by partitioned models (finance's monthly close) is published whole: every
-    # partition, across code locations (the mesh's location reads the domain's).
-    partitioned = contract.model in load_domain_spec(contract.domain).partitioned_models
     mapping = dg.AllPartitionMapping() if partitioned else None
 
     @dg.asset(
