@@ -46,6 +46,15 @@ def _drop_files(folder: Path) -> None:
         (folder / f"events_{day}.jsonl").write_text(body)
 
 
+def _built(folder: Path) -> duckdb.DuckDBPyConnection:
+    """The sample files landed and built as one range run."""
+    _drop_files(folder)
+    con = duckdb.connect()
+    ingest_feed(con, FEED, folder, days=ALL)
+    build_bronze(con, FEED, ALL)
+    return con
+
+
 def _table(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     rows = con.execute(f"SELECT * EXCLUDE (_ingested_at) FROM {table} ORDER BY ALL").fetchall()
     return [tuple(r) for r in rows]
@@ -80,10 +89,7 @@ def test_range_run_equals_day_by_day_runs(tmp_path: Path) -> None:
 
 
 def test_rerunning_a_partition_changes_nothing(tmp_path: Path) -> None:
-    _drop_files(tmp_path)
-    con = duckdb.connect()
-    ingest_feed(con, FEED, tmp_path, days=ALL)
-    build_bronze(con, FEED, ALL)
+    con = _built(tmp_path)
     before = _state(con)
     for _ in range(2):
         assert ingest_feed(con, FEED, tmp_path, days=JAN).ingested == []
@@ -109,10 +115,7 @@ def test_a_run_touches_only_its_days(tmp_path: Path) -> None:
 
 
 def test_a_corrected_file_replaces_its_day(tmp_path: Path) -> None:
-    _drop_files(tmp_path)
-    con = duckdb.connect()
-    ingest_feed(con, FEED, tmp_path, days=ALL)
-    build_bronze(con, FEED, ALL)
+    con = _built(tmp_path)
     (tmp_path / "events_2026-01-05.jsonl").write_text(_event(0, date(2026, 1, 5), 7))  # resent, one row
     ingest_feed(con, FEED, tmp_path, days=_day(date(2026, 1, 5)))
     rec = build_bronze(con, FEED, _day(date(2026, 1, 5)))
@@ -129,10 +132,7 @@ def test_files_without_a_day_are_reported_not_read(tmp_path: Path) -> None:
 
 
 def test_a_changed_layout_needs_every_day_rebuilt(tmp_path: Path) -> None:
-    _drop_files(tmp_path)
-    con = duckdb.connect()
-    ingest_feed(con, FEED, tmp_path, days=ALL)
-    build_bronze(con, FEED, ALL)
+    con = _built(tmp_path)
     wider = FeedSpec(
         name=FEED.name,
         format=FEED.format,
@@ -149,10 +149,7 @@ def test_a_changed_layout_needs_every_day_rebuilt(tmp_path: Path) -> None:
 
 def test_a_key_resent_on_a_later_day_replaces_the_earlier_row(tmp_path: Path) -> None:
     """De-duplication spans days: running only the later day removes the earlier day's copy."""
-    _drop_files(tmp_path)
-    con = duckdb.connect()
-    ingest_feed(con, FEED, tmp_path, days=ALL)
-    build_bronze(con, FEED, ALL)
+    con = _built(tmp_path)
     before = _state(con)
     (tmp_path / "events_2026-02-02.jsonl").write_text(_event(1, date(2026, 1, 5), 9))  # E1 again
     ingest_feed(con, FEED, tmp_path, days=_day(date(2026, 2, 2)))
