@@ -367,7 +367,7 @@ def step_phase(step_key: str) -> str:
         return "landing"
     if "__bronze__" in step_key:
         return "bronze"
-    if step_key.endswith("_dbt"):
+    if "__" not in step_key and "_dbt" in step_key:  # <domain>_dbt, finance_dbt_monthly, ..._downstream
         return "dbt"
     return "checks"
 

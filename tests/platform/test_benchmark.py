@@ -114,6 +114,8 @@ def test_step_phases() -> None:
     assert bm.step_phase("sales__landing__web_order_events") == "landing"
     assert bm.step_phase("sales__bronze__web_order_events") == "bronze"
     assert bm.step_phase("sales_dbt") == "dbt"
+    assert bm.step_phase("finance_dbt_monthly") == bm.step_phase("finance_dbt_downstream") == "dbt"
+    assert bm.step_phase("finance__gold__trial_balance_trial_balance_nets_to_zero") == "checks"
     assert bm.step_phase("mesh__handoff__sales__invoices") == "handoff"
     assert bm.step_phase("finance_gold_general_ledger_journal_entries_balanced") == "checks"
 
