@@ -38,6 +38,8 @@ PORTS_SOURCE = "ports"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "../_shared")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARTITION_START_ENV = "MESH_PARTITION_START"
+PARTITION_END_ENV = "MESH_PARTITION_END"
 
 
 @cache
@@ -188,14 +190,39 @@ def dbt_project(spec: DomainSpec) -> DbtProject:
     return project
 
 
-def run_target(spec: DomainSpec, project: DbtProject, selection: str) -> Path:
-    """Where one dbt selection's runs write: a stable folder per selection in the data folder.
+@contextmanager
+def partition_environment(bounds: Mapping[str, str]) -> Iterator[None]:
+    """Set (or clear) the partition bounds dbt reads for the duration of one invocation.
+
+    The dbt process inherits the step's environment; steps of a run execute one after another in
+    its process, so no other invocation sees them. Environment variables rather than ``--vars``:
+    dbt re-parses the whole project when vars change, but only the models using a changed
+    environment variable.
+    """
+    saved = {name: os.environ.get(name) for name in (PARTITION_START_ENV, PARTITION_END_ENV)}
+    for name in saved:
+        if name in bounds:
+            os.environ[name] = bounds[name]
+        else:
+            os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_target(spec: DomainSpec, project: DbtProject) -> Path:
+    """Where the domain's dbt runs write: a stable folder in the data folder.
 
     Stable, so that dbt re-parses only what changed (runs of a domain never overlap: they share
     its pool); in the data folder, so that meshes on other data folders (tests, benchmarks) never
     share one. A new folder starts from the project's parse state.
     """
-    folder = data_dir() / "dbt" / spec.name / selection
+    folder = data_dir() / "dbt" / spec.name
     seed = project_target(project) / PARTIAL_PARSE_FILE
     if not (folder / PARTIAL_PARSE_FILE).exists() and seed.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -214,8 +241,8 @@ def _dbt_multi_asset(
 ) -> dg.AssetsDefinition:
     """One ``dbt build`` per run over the selected models, tests reported as asset checks.
 
-    A partitioned selection passes its run's window as the ``partition_start``/``partition_end``
-    vars (see ``dbt_projects/_shared/macros/partitions.sql``).
+    A partitioned selection passes its run's window to dbt in the environment variables
+    ``MESH_PARTITION_START``/``MESH_PARTITION_END`` (see ``dbt_projects/_shared/macros/partitions.sql``).
     """
     extra: dict[str, Any] = {}
     if partitioning is not None:
@@ -235,13 +262,15 @@ def _dbt_multi_asset(
         **extra,
     )
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        target = run_target(spec, project, name)
-        args = ["build"]
+        bounds = {}
         if partitioning is not None:
             window = run_range(context)
-            dbt_vars = {"partition_start": window.start.isoformat(), "partition_end": window.end.isoformat()}
-            args += ["--vars", json.dumps(dbt_vars)]
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+            bounds = {
+                PARTITION_START_ENV: window.start.isoformat(),
+                PARTITION_END_ENV: window.end.isoformat(),
+            }
+        with partition_environment(bounds):
+            yield from dbt.cli(["build"], context=context, target_path=run_target(spec, project)).stream()
 
     return _dbt
 

@@ -40,6 +40,6 @@ def test_parsed_once_by_concurrent_processes_and_run_per_data_folder(
     target = project_target(project)
     assert (target / "manifest.json").is_file() and (target / PARTIAL_PARSE_FILE).is_file()
     assert not list(target.glob("parse-*")), "no scratch folder left behind"
-    folder = run_target(inventory, project, "inventory_dbt")
-    assert folder == data_dir / "dbt" / "inventory" / "inventory_dbt"
+    folder = run_target(inventory, project)
+    assert folder == data_dir / "dbt" / "inventory"
     assert (folder / PARTIAL_PARSE_FILE).read_bytes() == (target / PARTIAL_PARSE_FILE).read_bytes()
