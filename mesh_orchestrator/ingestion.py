@@ -32,7 +32,7 @@ from dagster._utils.schedules import is_valid_cron_string
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError, SpecError
 from mesh_orchestrator.landing import candidate_files, content_hash
-from mesh_orchestrator.partitions import file_day, partitions_def
+from mesh_orchestrator.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.paths import landing_dir
 from mesh_orchestrator.spec import DOMAINS_DIR, DomainSpec, FeedSpec, SourceSpec
 
@@ -424,7 +424,7 @@ def feed_schedule(
     if entry is None:
         return None
     if feed.partitioned_by is not None:
-        return _partition_schedule(spec, feed, entry)
+        return _partition_schedule(spec, feed, entry, feed.partitioned_by)
     return dg.ScheduleDefinition(
         name=schedule_name(spec.name, feed.name),
         target=[names.asset_key(spec.name, "landing", feed.name)],
@@ -435,11 +435,12 @@ def feed_schedule(
     )
 
 
-def _partition_schedule(spec: DomainSpec, feed: FeedSpec, entry: FeedSchedule) -> dg.ScheduleDefinition:
+def _partition_schedule(
+    spec: DomainSpec, feed: FeedSpec, entry: FeedSchedule, partitioning: PartitionSpec
+) -> dg.ScheduleDefinition:
     """A partitioned feed's schedule closes the last day that is over: its landing partition runs
     even when no file came, so that the day is recorded (empty) and nothing downstream waits on it."""
-    pdef = partitions_def(feed.partitioned_by) if feed.partitioned_by else None
-    assert pdef is not None
+    pdef = partitions_def(partitioning)
 
     @dg.schedule(
         name=schedule_name(spec.name, feed.name),

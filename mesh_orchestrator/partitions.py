@@ -116,7 +116,7 @@ def full_range_tags(job: dg.JobDefinition, until: date | None = None) -> dict[st
         raise ValueError(f"{job.name} has no partitions yet ({pdef})")
     if until is not None:  # keys are ISO dates (the first day of their period)
         keys = [k for k in keys if k <= until.isoformat()] or keys[:1]
-    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+    return dict(range_tags(keys[0], keys[-1]))
 
 
 def range_tags(start: str, end: str) -> Mapping[str, str]:
