@@ -5,13 +5,16 @@ with the reason(s) it was rejected (unparseable, unknown column, missing key, mi
 value, bad type, value not allowed, duplicate key). Bronze is rebuilt from landing in one
 transaction, so it is always consistent with what landed and re-running it changes nothing; a feed
 partitioned by day is rebuilt one day (or range of days) at a time, the same way.
-De-duplication keeps the latest arrival of a key (ingested last, then the later line). A feed
-with several senders first maps each sender's fields onto the feed's columns (renames, constants,
-decimal commas, date formats, units), so one set of rules types and checks them all.
+De-duplication keeps the latest arrival of a key (ingested last, then the later line). Values are
+typed by the rules of ``value_parsing``: one SQL expression per column gives both the typed value
+and, where it is NULL, the ``bad_type`` reason, so the two never disagree. A feed with several
+senders maps each sender's fields onto the feed's columns (renames, constants) and types each
+value in its sender's conventions (decimal comma, date format, time zone, units).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -22,11 +25,14 @@ from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange, DayScope
 from mesh_orchestrator.spec import ColumnSpec, FeedSpec, SourceSpec
 from mesh_orchestrator.sql import identifier, literal
 from mesh_orchestrator.storage import fetch_one
+from mesh_orchestrator.value_parsing import Conventions, Parsed, bad_type, parse
 
 DUPLICATE_REASON = "duplicate_key"
 METADATA_COLUMNS = ("_source_file", "_content_hash", "_row_number", "_ingested_at")
 #: A partitioned feed's rows carry the day of the file they came in (``partitions.file_day``).
 PARTITION_COLUMN = "_partition"
+#: The sender of a record of a feed with sources: the first folder of its file's path.
+SENDER = "split_part(_source_file, '/', 1)"
 
 
 @dataclass(frozen=True)
@@ -58,22 +64,46 @@ def _raw(column: ColumnSpec) -> str:
     return _field("_canonical", column.name)
 
 
-def _converted(value: str, column: ColumnSpec, source: SourceSpec) -> str:
-    """A sender's text value in the feed's conventions; left as sent when it does not convert,
-    so that the type check quarantines it with the original value."""
-    numeric = column.type.startswith(("DECIMAL", "DOUBLE"))
-    if numeric and source.decimal_separator == ",":
-        value = f"replace(replace({value}, '.', ''), ',', '.')"
-    if source.date_format and column.type in ("DATE", "TIMESTAMP"):
-        out = "%Y-%m-%d" if column.type == "DATE" else "%Y-%m-%d %H:%M:%S"
-        value = f"coalesce(strftime(try_strptime({value}, {literal(source.date_format)}), '{out}'), {value})"
-    factor = dict(source.scale).get(column.name)
-    if factor is not None:
-        value = (
-            f"coalesce(CAST(TRY_CAST({value} AS DECIMAL(28,6)) * CAST({literal(repr(factor))} "
-            f"AS DECIMAL(18,6)) AS VARCHAR), {value})"
+def _sender_parsing(
+    feed: FeedSpec, column: ColumnSpec, source: SourceSpec
+) -> tuple[Conventions, float | None]:
+    """How a source writes a column: in its own conventions and units, but a constant of the spec
+    in the feed's."""
+    if column.name in dict(source.constants):
+        return Conventions(timezone=feed.timezone), None
+    conventions = Conventions(
+        decimal_separator=source.decimal_separator,
+        timezone=source.timezone or feed.timezone,
+        date_format=source.date_format,
+    )
+    return conventions, dict(source.scale).get(column.name)
+
+
+def _parsing(feed: FeedSpec, column: ColumnSpec) -> Parsed:
+    """The column's typed value and rejection reason (``value_parsing``), per sender for a feed
+    with sources that write it differently."""
+    raw, name = f"raw_{column.name}", f"_p_{column.name}"
+    if not feed.is_mapped:
+        return parse(raw, column.type, Conventions(timezone=feed.timezone), name=name)
+    ways: dict[tuple[Conventions, float | None], list[str]] = {}
+    for source in feed.sources:
+        ways.setdefault(_sender_parsing(feed, column, source), []).append(source.name)
+    if len(ways) == 1:
+        ((conventions, factor),) = ways
+        return parse(raw, column.type, conventions, factor, name=name)
+    parsed = [
+        (senders, parse(raw, column.type, conventions, factor, name=f"{name}_{i}"))
+        for i, ((conventions, factor), senders) in enumerate(ways.items())
+    ]
+
+    def by_sender(part: str) -> str:
+        whens = " ".join(
+            f"WHEN _sender IN ({', '.join(literal(s) for s in senders)}) THEN {getattr(p, part)}"
+            for senders, p in parsed
         )
-    return value
+        return f"CASE {whens} END"
+
+    return Parsed(by_sender("value"), by_sender("problem"), _merged_stages(p for _, p in parsed))
 
 
 def _mapping(feed: FeedSpec) -> tuple[str, str]:
@@ -90,39 +120,34 @@ def _mapping(feed: FeedSpec) -> tuple[str, str]:
             if column.name in constants:
                 pairs.append(f"{literal(column.name)}, {literal(constants[column.name])}")
             elif column.name in fields:
-                value = _converted(f"trim({_field('_record', fields[column.name])})", column, source)
-                pairs.append(f"{literal(column.name)}, {value}")
+                pairs.append(f"{literal(column.name)}, trim({_field('_record', fields[column.name])})")
         when = f"WHEN {literal(source.name)}"
         canonical.append(f"{when} THEN json_object({', '.join(pairs)})")
         sent = ", ".join(literal(f) for f in source.source_fields)
         unknown.append(f"{when} THEN list_filter(json_keys(_record), lambda k: k NOT IN ({sent}))")
-    sender = "split_part(_source_file, '/', 1)"
     return (
-        f"CASE {sender} {' '.join(canonical)} END",
-        f"CASE {sender} {' '.join(unknown)} ELSE [] END",
+        f"CASE {SENDER} {' '.join(canonical)} END",
+        f"CASE {SENDER} {' '.join(unknown)} ELSE [] END",
     )
 
 
-def _reasons(feed: FeedSpec) -> str:
-    """SQL list of rejection reasons for one parsed record (empty list = clean)."""
+def _reasons(feed: FeedSpec, parsing: dict[str, Parsed]) -> str:
+    """SQL list of rejection reasons for one parsed record (empty list = clean), given the typed
+    value of each column in ``val_<column>``."""
     checks = ["list_transform(_unknown, lambda k: 'unknown_column: ' || k)"]
     for col in feed.columns:
-        raw = f"raw_{col.name}"
+        raw, value = f"raw_{col.name}", f"val_{col.name}"
         name = literal(col.name)
         items = []
         if col.name in feed.key:
             items.append(f"CASE WHEN {raw} IS NULL THEN 'missing_key: ' || {name} END")
         elif col.required:
             items.append(f"CASE WHEN {raw} IS NULL THEN 'missing_required: ' || {name} END")
-        items.append(
-            f"CASE WHEN {raw} IS NOT NULL AND TRY_CAST({raw} AS {col.type}) IS NULL THEN "
-            f"'bad_type: ' || {name} || '=' || left({raw}, 40) || ' is not {col.type}' END"
-        )
+        items.append(bad_type(col.name, col.type, raw, value, parsing[col.name].problem))
         if col.allowed:
             allowed = ", ".join(literal(v) for v in col.allowed)
             items.append(
-                f"CASE WHEN TRY_CAST({raw} AS {col.type}) IS NOT NULL AND "
-                f"TRY_CAST({raw} AS {col.type})::VARCHAR NOT IN ({allowed}) THEN "
+                f"CASE WHEN {value} IS NOT NULL AND {value}::VARCHAR NOT IN ({allowed}) THEN "
                 f"'not_allowed: ' || {name} || '=' || left({raw}, 40) END"
             )
         checks.append("[" + ", ".join(items) + "]")
@@ -130,7 +155,7 @@ def _reasons(feed: FeedSpec) -> str:
     return (
         "CASE WHEN _parse_error IS NOT NULL THEN ['unparseable: ' || _parse_error] "
         "WHEN NOT _is_object THEN ['unparseable: not a JSON object'] "
-        "WHEN _canonical IS NULL THEN ['unknown_source: ' || split_part(_source_file, '/', 1) || "
+        f"WHEN _canonical IS NULL THEN ['unknown_source: ' || {SENDER} || "
         "' is not among the feed''s sources'] "
         f"ELSE {merged} END"
     )
@@ -151,7 +176,14 @@ def build_bronze(
     partitioned = feed.partitioned_by is not None
     raws = ", ".join(f"{_raw(c)} AS raw_{c.name}" for c in feed.columns)
     canonical, unknown = _mapping(feed)
-    typed = ", ".join(f"TRY_CAST(raw_{c.name} AS {c.type}) AS {identifier(c.name)}" for c in feed.columns)
+    _check_zones(con, feed)
+    parsing = {c.name: _parsing(feed, c) for c in feed.columns}
+    staged = Parsed("", "", _merged_stages(parsing.values())).select("extracted")
+    helpers = [name for p in parsing.values() for stage in p.stages for name, _ in stage]
+    values = ", ".join(f"{parsing[c.name].value} AS val_{c.name}" for c in feed.columns)
+    sender = f"{SENDER} AS _sender, " if feed.is_mapped else ""
+    without_helpers = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
+    typed = ", ".join(f"val_{c.name} AS {identifier(c.name)}" for c in feed.columns)
     key = ", ".join(f"raw_{k}" for k in feed.key)
     meta = ", ".join(METADATA_COLUMNS + (PARTITION_COLUMN,) * partitioned)
     partition = f", {FILE_DAY_SQL} AS {PARTITION_COLUMN}" if partitioned else ""
@@ -165,11 +197,12 @@ def build_bronze(
             f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
             f"  THEN _record END) = 'OBJECT', false) AS _is_object "
             f"  FROM landing.{name}), "
-            f"mapped AS (SELECT *, {canonical} AS _canonical, {unknown} AS _unknown "
+            f"mapped AS (SELECT *, {sender}{canonical} AS _canonical, {unknown} AS _unknown "
             f"  FROM parsed WHERE _is_object), "
             f"extracted AS (SELECT *, {raws} FROM mapped "
             f"  UNION ALL BY NAME SELECT * FROM parsed WHERE NOT _is_object), "
-            f"checked AS (SELECT *, {_reasons(feed)} AS _reasons FROM extracted) "
+            f"typed AS (SELECT *, {values} FROM {staged}), "
+            f"checked AS (SELECT *{without_helpers}, {_reasons(feed, parsing)} AS _reasons FROM typed) "
             f"SELECT *, CASE WHEN len(_reasons) = 0 THEN row_number() OVER (PARTITION BY "
             f"  len(_reasons) = 0, {key} ORDER BY _ingested_at DESC, _source_file DESC, "
             f"  _row_number DESC) END AS _rank FROM checked"
@@ -198,6 +231,25 @@ def build_bronze(
         con.execute("ROLLBACK")
         raise
     return reconcile(con, feed, scope)
+
+
+def _merged_stages(parsing: Iterable[Parsed]) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The helper columns of every column's parsing, stage by stage."""
+    all_stages = [p.stages for p in parsing]
+    depth = max((len(s) for s in all_stages), default=0)
+    return tuple(tuple(c for s in all_stages if k < len(s) for c in s[k]) for k in range(depth))
+
+
+def _check_zones(con: duckdb.DuckDBPyConnection, feed: FeedSpec) -> None:
+    """Every zone the feed declares is known to the database (it would fail mid-query)."""
+    declared = {feed.timezone} | {s.timezone for s in feed.sources if s.timezone}
+    known = {str(r[0]) for r in con.execute("SELECT name FROM pg_timezone_names()").fetchall()}
+    missing = sorted(declared - known)
+    if missing:
+        raise LandingError(
+            f"feed {feed.name!r} declares time zone {missing[0]!r}, which this DuckDB's ICU time zone "
+            "data does not know: declare another name for the same zone or upgrade DuckDB"
+        )
 
 
 def _day_scope(con: duckdb.DuckDBPyConnection, days: DayRange, key: str) -> DayScope:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -18,6 +19,7 @@ from mesh_orchestrator.names import is_owner
 from mesh_orchestrator.partitions import DAY, MONTH, PartitionSpec
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.sql import is_identifier, normalise_type
+from mesh_orchestrator.value_parsing import DEFAULT_TIMEZONE
 
 DOMAINS_DIR = REPO_ROOT / "domains"
 SPEC_FILE = "domain.yaml"
@@ -42,7 +44,8 @@ class SourceSpec:
     Files arrive in ``landing/<feed>/<source>/``. ``fields`` maps a feed column to the sender's
     field name, ``constants`` fills a column with a fixed value, ``scale`` multiplies a numeric
     column (units, e.g. 0.01 for cents). ``decimal_separator`` and ``date_format`` (strptime) say
-    how the sender writes numbers and dates. ``records`` is the path to the records in a JSON
+    how the sender writes numbers and dates, ``timezone`` (IANA; None: the feed's) the zone of its
+    times written without an offset. ``records`` is the path to the records in a JSON
     document (``invoices[].lines[]``) or the record element of an XML file; ``layout`` lists the
     ``(field, width)`` pairs of a fixed-width line.
     """
@@ -58,6 +61,7 @@ class SourceSpec:
     records: str | None = None
     layout: tuple[tuple[str, int], ...] = ()
     description: str = ""
+    timezone: str | None = None
 
     @property
     def source_fields(self) -> tuple[str, ...]:
@@ -74,6 +78,8 @@ class FeedSpec:
     description: str = ""
     sources: tuple[SourceSpec, ...] = ()
     partitioned_by: PartitionSpec | None = None
+    #: The IANA zone of times sent without an offset (a source may declare its own).
+    timezone: str = DEFAULT_TIMEZONE
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -168,6 +174,13 @@ class _Reader:
             raise self.fail(where, f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)")
         return str(value)
 
+    def timezone(self, value: Any, where: str) -> str:
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail(where, f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
+        return str(value)
+
     def unknown_keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
         extra = sorted(set(data) - allowed)
         if extra:
@@ -202,7 +215,9 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
     r.name(name, where)
     data = r.mapping(raw, where)
     r.unknown_keys(
-        data, {"format", "key", "columns", "description", "sources", "partitioned_by"}, f"{where}."
+        data,
+        {"format", "key", "columns", "description", "sources", "partitioned_by", "timezone"},
+        f"{where}.",
     )
     if "sources" in data:
         if "format" in data:
@@ -247,6 +262,7 @@ def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
         partitioned_by=_partitioning(r, data["partitioned_by"], f"{where}.partitioned_by", (DAY,))
         if "partitioned_by" in data
         else None,
+        timezone=r.timezone(data.get("timezone", DEFAULT_TIMEZONE), f"{where}.timezone"),
     )
 
 
@@ -277,6 +293,7 @@ _SOURCE_KEYS = {
     "date_format",
     "records",
     "layout",
+    "timezone",
 }
 
 
@@ -352,6 +369,7 @@ def _source(r: _Reader, name: str, raw: Any, columns: tuple[ColumnSpec, ...], wh
         records=str(records) if records else None,
         layout=tuple(layout),
         description=str(data.get("description", "")),
+        timezone=r.timezone(data["timezone"], f"{where}.timezone") if "timezone" in data else None,
     )
 
 

@@ -96,7 +96,7 @@ def check_value(value: Any, column: dict[str, Any], where: str) -> None:
             pytest.fail(f"{where}: {text!r} is not a decimal")
     elif kind == "DATE":
         date.fromisoformat(text)
-    elif kind == "TIMESTAMP":
+    elif kind in ("TIMESTAMP", "TIMESTAMPTZ"):
         datetime.fromisoformat(text)
     if column.get("allowed"):
         assert text in column["allowed"], f"{where}: {text!r} not allowed"

@@ -1,5 +1,7 @@
 """Landing idempotency, quarantine reasons and the reconciliation that nothing is lost."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -88,7 +90,10 @@ def test_csv_quarantine_reasons(tmp_path: Path, con: duckdb.DuckDBPyConnection) 
     assert reasons[2].startswith("duplicate_key")
     assert reasons[3].startswith("unparseable: MISSING COLUMNS")
     assert reasons[4].startswith("unparseable: TOO MANY COLUMNS")
-    assert reasons[5] == "bad_type: unit_cost=twelve is not DECIMAL(18,2)"
+    assert reasons[5] == (
+        "bad_type: unit_cost=twelve is not DECIMAL(18,2) (a number written like -1234.56 "
+        "('.' before the decimals, no thousands separators), no exponent)"
+    )
     assert reasons[6] == "missing_key: sku"
     assert reasons[7] == "not_allowed: uom=crate"
     assert reasons[9] == "missing_required: unit_cost"
@@ -166,3 +171,121 @@ def test_crash_mid_file_leaves_nothing_half_done(
     assert con.execute("SELECT count(*) FROM landing.items_jsonl").fetchall() == [(0,)]
     monkeypatch.setattr(landing, "_jsonl_batches", real)
     assert [f.rows for f in ingest_feed(con, feed, tmp_path).ingested] == [4]
+
+
+def _typed_feed(timezone: str = "UTC") -> FeedSpec:
+    return FeedSpec(
+        name="moves",
+        format="jsonl",
+        key=("move_id",),
+        columns=(
+            ColumnSpec("move_id", "VARCHAR", required=True),
+            ColumnSpec("quantity", "INTEGER", required=True),
+            ColumnSpec("amount", "DECIMAL(18,2)"),
+            ColumnSpec("moved_at", "TIMESTAMPTZ"),
+            ColumnSpec("moved_on", "DATE"),
+        ),
+        timezone=timezone,
+    )
+
+
+def _moves(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, feed: FeedSpec, lines: list[str]
+) -> dict[str, tuple]:
+    """Land ``lines`` of JSON, build bronze; rows of bronze and reasons of quarantine by move id."""
+    _drop(tmp_path, "moves.jsonl", "".join(line + "\n" for line in lines))
+    ingest_feed(con, feed, tmp_path)
+    rec = build_bronze(con, feed)
+    assert rec.holds and rec.landed == len(lines)
+    bronze = {
+        r[0]: tuple(r[1:])
+        for r in con.execute(
+            "SELECT move_id, quantity, amount, epoch(moved_at), moved_on FROM bronze.moves"
+        ).fetchall()
+    }
+    rejected = con.execute("SELECT json_extract_string(_record, '$.move_id'), reason FROM quarantine.moves")
+    return bronze | {str(k): (reason,) for k, reason in rejected.fetchall()}
+
+
+def test_a_fraction_in_an_integer_column_is_quarantined_not_rounded(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    rows = _moves(
+        con,
+        tmp_path,
+        _typed_feed(),
+        [
+            '{"move_id": "M1", "quantity": 2.7}',
+            '{"move_id": "M2", "quantity": "3"}',
+            '{"move_id": "M3", "quantity": 4.0}',
+        ],
+    )
+    assert rows["M1"] == ("bad_type: quantity=2.7 is not INTEGER (a whole number)",)
+    assert rows["M2"][0] == 3 and rows["M3"][0] == 4
+    assert reconcile(con, _typed_feed()).quarantined == 1
+
+
+def test_more_decimals_than_the_scale_are_quarantined_not_rounded(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    rows = _moves(
+        con,
+        tmp_path,
+        _typed_feed(),
+        [
+            '{"move_id": "M1", "quantity": 1, "amount": 1.239}',
+            '{"move_id": "M2", "quantity": 1, "amount": "12.340000"}',
+        ],
+    )
+    assert rows["M1"] == (
+        "bad_type: amount=1.239 is not DECIMAL(18,2) (at most 2 decimal places, it would be rounded)",
+    )
+    assert rows["M2"][1] == Decimal("12.34")
+
+
+def test_timestamps_land_as_the_instant_they_mean(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET TimeZone = 'America/Los_Angeles'")  # the session's zone changes nothing
+    feed = _typed_feed("Europe/Berlin")
+    rows = _moves(
+        con,
+        tmp_path,
+        feed,
+        [
+            '{"move_id": "OFFSET", "quantity": 1, "moved_at": "2026-03-05T10:00:00+05:00"}',
+            '{"move_id": "NAMED", "quantity": 1, "moved_at": "2026-03-05 10:00:00 America/New_York"}',
+            '{"move_id": "NAIVE", "quantity": 1, "moved_at": "2026-03-05 10:00:00"}',
+            '{"move_id": "GAP", "quantity": 1, "moved_at": "2026-03-29 02:30:00"}',
+            '{"move_id": "TWICE", "quantity": 1, "moved_at": "2026-10-25 02:30:00"}',
+            '{"move_id": "ZONE", "quantity": 1, "moved_at": "2026-03-05 10:00:00 Mars/Olympus"}',
+            '{"move_id": "DAY", "quantity": 1, "moved_on": "2026-03-05 10:00"}',
+        ],
+    )
+    instant = {k: datetime.fromtimestamp(float(v[2]), UTC) for k, v in rows.items() if len(v) > 1}
+    assert instant == {
+        "OFFSET": datetime(2026, 3, 5, 5, 0, tzinfo=UTC),
+        "NAMED": datetime(2026, 3, 5, 15, 0, tzinfo=UTC),
+        "NAIVE": datetime(2026, 3, 5, 9, 0, tzinfo=UTC),  # 10:00 in Berlin (UTC+1 in March)
+    }
+    assert "does not exist in Europe/Berlin" in rows["GAP"][0]
+    assert "occurs twice in Europe/Berlin" in rows["TWICE"][0]
+    assert "unknown time zone Mars/Olympus" in rows["ZONE"][0]
+    assert rows["DAY"] == ("bad_type: moved_on=2026-03-05 10:00 is not DATE (YYYY-MM-DD)",)
+    assert con.execute("SELECT typeof(moved_at) FROM bronze.moves LIMIT 1").fetchone() == (
+        "TIMESTAMP WITH TIME ZONE",
+    )
+
+
+def test_an_allowed_value_is_checked_on_the_typed_value(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    feed = FeedSpec(
+        name="flags",
+        format="jsonl",
+        key=("id",),
+        columns=(ColumnSpec("id", "VARCHAR", required=True), ColumnSpec("n", "INTEGER", allowed=("1", "2"))),
+    )
+    _drop(tmp_path, "f.jsonl", '{"id": "a", "n": "2.0"}\n{"id": "b", "n": 3}\n')
+    ingest_feed(con, feed, tmp_path)
+    assert build_bronze(con, feed).holds
+    assert con.execute("SELECT id, n FROM bronze.flags").fetchall() == [("a", 2)]
+    assert con.execute("SELECT reason FROM quarantine.flags").fetchall() == [("not_allowed: n=3",)]

@@ -118,7 +118,7 @@ def test_a_bad_value_is_quarantined_with_what_the_supplier_sent(tmp_path: Path, 
     build_bronze(con, feed)
     (reason,) = con.execute("SELECT reason FROM quarantine.supplier_invoices").fetchone() or ("",)
     assert "bad_type: invoice_date=32.01.2026 is not DATE" in reason
-    assert "bad_type: unit_price=1.2.3 is not DECIMAL(18,2)" in reason
+    assert "bad_type: unit_price=1,2,3 is not DECIMAL(18,2) (a number written like -1234,56" in reason
 
 
 def test_a_source_must_map_every_required_column() -> None:
@@ -136,3 +136,85 @@ def test_a_source_must_map_every_required_column() -> None:
     }
     with pytest.raises(SpecError, match="required column 'a' has no field or constant"):
         parse_domain_spec(spec, Path("p.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("price", "problem"),
+    [
+        ("1,234.56", "(a number written like -1234,56 or 1.234,56"),  # the other convention
+        ("12.5", "(a number written like -1234,56 or 1.234,56"),  # not a group of three
+        ("1,239", "(at most 2 decimal places, it would be rounded)"),
+    ],
+)
+def test_a_decimal_comma_source_reads_its_own_convention_exactly(
+    tmp_path: Path, feed: FeedSpec, price: str, problem: str
+) -> None:
+    header, good, _ = NORDWERK.splitlines()
+    _drop(
+        tmp_path / "nordwerk",
+        "mixed.csv",
+        f"{header}\n{good}\n{good.replace(';1;', ';2;').replace('1.234,50', price)}\n",
+    )
+    con = duckdb.connect()
+    ingest_feed(con, feed, tmp_path)
+    recon = build_bronze(con, feed)
+    assert recon.holds and (recon.landed, recon.bronze, recon.quarantined) == (2, 1, 1)
+    assert con.execute("SELECT unit_price::VARCHAR FROM bronze.supplier_invoices").fetchall() == [
+        ("1234.50",)
+    ]
+    (reason,) = con.execute("SELECT reason FROM quarantine.supplier_invoices").fetchone() or ("",)
+    assert reason.startswith(f"bad_type: unit_price={price} is not DECIMAL(18,2) {problem}")
+
+
+def _spec_with(feed_extra: dict[str, object], source_extra: dict[str, object]) -> dict[str, object]:
+    return {
+        "name": "p",
+        "owner": "team:p",
+        "dbt_project": "dbt_projects/procurement",
+        "feeds": {
+            "f": {
+                "key": ["a"],
+                "columns": [
+                    {"name": "a", "type": "VARCHAR", "required": True},
+                    {"name": "t", "type": "TIMESTAMPTZ"},
+                ],
+                "sources": {"s": {"format": "jsonl", "fields": {"a": "A", "t": "T"}, **source_extra}},
+                **feed_extra,
+            }
+        },
+    }
+
+
+def test_feeds_and_sources_declare_their_time_zone() -> None:
+    spec = parse_domain_spec(
+        _spec_with({"timezone": "Europe/Berlin"}, {"timezone": "America/New_York"}), Path("p.yaml")
+    )
+    assert (
+        spec.feeds[0].timezone == "Europe/Berlin" and spec.feeds[0].sources[0].timezone == "America/New_York"
+    )
+    plain = parse_domain_spec(_spec_with({}, {}), Path("p.yaml")).feeds[0]
+    assert plain.timezone == "UTC" and plain.sources[0].timezone is None
+    with pytest.raises(SpecError, match=r"feeds\.f\.timezone.*'Mars/Olympus' is not an IANA time zone"):
+        parse_domain_spec(_spec_with({"timezone": "Mars/Olympus"}, {}), Path("p.yaml"))
+    with pytest.raises(SpecError, match=r"feeds\.f\.sources\.s\.timezone.*'CEST' is not an IANA time zone"):
+        parse_domain_spec(_spec_with({}, {"timezone": "CEST"}), Path("p.yaml"))
+
+
+def test_a_source_time_zone_reads_its_local_times(tmp_path: Path) -> None:
+    spec = parse_domain_spec(
+        _spec_with({"timezone": "Europe/Berlin"}, {"timezone": "America/New_York"}), Path("p.yaml")
+    )
+    (feed,) = spec.feeds
+    _drop(
+        tmp_path / "s",
+        "a.jsonl",
+        '{"A": "x", "T": "2026-03-05 10:00:00"}\n{"A": "y", "T": "2026-03-08 02:30"}\n',
+    )
+    con = duckdb.connect()
+    ingest_feed(con, feed, tmp_path)
+    assert build_bronze(con, feed).holds
+    assert con.execute("SELECT a, epoch(t)::BIGINT FROM bronze.f").fetchall() == [
+        ("x", 1772722800)
+    ]  # 15:00 UTC
+    (reason,) = con.execute("SELECT reason FROM quarantine.f").fetchone() or ("",)
+    assert "does not exist in America/New_York" in reason

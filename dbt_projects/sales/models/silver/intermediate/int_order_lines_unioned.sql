@@ -39,7 +39,7 @@ web_lines as (
     select
         order_id as invoice_id,
         line_number,
-        cast(event_time as date) as invoice_date,
+        cast(timezone('UTC', event_time) as date) as invoice_date,  -- the UTC day, whatever the session's zone
         channel,
         customer_id,
         sku,

@@ -14,7 +14,7 @@ renamed as (
         payment_id,
         invoice_id,
         paid_at,
-        cast(paid_at as date) as paid_date,
+        cast(timezone('UTC', paid_at) as date) as paid_date,  -- the UTC day, whatever the session's zone
         amount,
         method,
         _source_file,
