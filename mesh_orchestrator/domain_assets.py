@@ -9,6 +9,7 @@ import dagster as dg
 from mesh_orchestrator import names
 from mesh_orchestrator.automation import gated_eager
 from mesh_orchestrator.bronze import Reconciliation, build_bronze, quarantine_reasons
+from mesh_orchestrator.feed_files import MAX_LISTED, UNPARSEABLE_METADATA, UNREAD_METADATA, listed
 from mesh_orchestrator.landing import ingest_feed
 from mesh_orchestrator.partitions import FILE_DAY_SQL, DayRange, partitions_def, run_range
 from mesh_orchestrator.paths import landing_dir
@@ -80,16 +81,28 @@ def landing_asset(spec: DomainSpec, feed: FeedSpec) -> dg.AssetsDefinition:
             (total,) = fetch_one(con, f"SELECT count(*) FROM landing.{identifier(feed.name)} {where}")
         if report.skipped:
             context.log.info(f"{len(report.skipped)} file(s) already ingested, skipped")
-        if report.undated:
+        for failed in report.unparseable:
             context.log.warning(
-                f"{len(report.undated)} file(s) have no day (YYYY-MM-DD) in their name, so no partition "
-                f"of {feed.name} reads them: rename them, e.g. {feed.name}_2026-03-05: {report.undated[:5]}"
+                f"{feed.name}: {failed.path} could not be read as its format and landed as one "
+                f"unparseable record (bronze quarantines it); the feed's other files landed: {failed.problem}"
+            )
+        if report.unread:
+            context.log.warning(
+                f"{feed.name}: {len(report.unread)} file(s) in {folder} are not read: "
+                + "; ".join(listed([str(u) for u in report.unread], 20))
             )
         return dg.MaterializeResult(
             metadata={
                 "files_ingested": len(report.ingested),
                 "files_skipped": len(report.skipped),
                 "files_without_a_day": len(report.undated),
+                "files_not_read": len(report.unread),
+                UNREAD_METADATA: dg.MetadataValue.json(
+                    {u.label: f"{u.why}: {u.detail}" for u in report.unread[:MAX_LISTED]}
+                ),
+                UNPARSEABLE_METADATA: dg.MetadataValue.json(
+                    {f.path: str(f.problem) for f in report.unparseable[:MAX_LISTED]}
+                ),
                 "rows_ingested": report.rows,
                 **_row_count(days, int(total)),
             }

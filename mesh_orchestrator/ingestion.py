@@ -1,11 +1,14 @@
 """Ingestion triggers: a sensor per landing feed that starts ingestion when files arrive, and cron
 schedules for batch feeds (``domains/<domain>/schedules.yaml``). Both target the landing asset only.
 
-The sensor's cursor remembers every file it requested by name, size, mtime and content hash, not a
-high-water mark: a file is requested once even when mtimes tie or clocks jump, and a file rewritten
-under the same name with new content counts as new. Files still being written (hidden, ``*.part``,
-``*.tmp``, or modified within the settle time) wait for a later tick. Landing dedupes by content hash
-too, so a request that does come twice ingests nothing twice.
+The files it looks at are landing's own selection (``feed_files.select_files``): those landing does
+not read (links, FIFOs, wrong extension, outside every sender's folder, undated) are named with the
+reason in every tick, never requested. The cursor remembers every file it requested by name, size,
+mtime and content hash, not a high-water mark: a file is requested once even when mtimes tie or
+clocks jump, and a file rewritten under the same name with new content counts as new. Files still
+being written (``*.part``, ``*.tmp``, or modified within the settle time) wait for a later tick;
+hidden and ``_``-prefixed files are not data. Landing dedupes by content hash too, so a request
+that does come twice ingests nothing twice.
 
 A feed partitioned by day gets one request per day among the new files, for that day's landing
 partition; a file waits until its day is over, and a file with no day in its name is reported in
@@ -31,10 +34,10 @@ from dagster._utils.schedules import is_valid_cron_string
 
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError, SpecError
-from mesh_orchestrator.landing import candidate_files, content_hash
+from mesh_orchestrator.feed_files import FeedFile, NotRegularFileError, Unread, file_digest, select_files
 from mesh_orchestrator.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.paths import landing_dir
-from mesh_orchestrator.spec import DOMAINS_DIR, DomainSpec, FeedSpec, SourceSpec
+from mesh_orchestrator.spec import DOMAINS_DIR, DomainSpec, FeedSpec
 
 SENSOR_INTERVAL_ENV = "MESH_SENSOR_INTERVAL_SECONDS"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
@@ -43,9 +46,11 @@ DEFAULT_SETTLE_SECONDS = 10.0
 SCHEDULES_FILE = "schedules.yaml"
 DEFAULT_TIMEZONE = "UTC"
 
-#: Run tags of a sensor's request: the new files (truncated) and how many there are.
+#: Run tags of a sensor's request: the new files (truncated), how many there are, and the files of
+#: the folder that landing does not read (with why).
 FILES_TAG = "mesh/new_files"
 FILE_COUNT_TAG = "mesh/new_file_count"
+UNREAD_TAG = "mesh/files_not_read"
 MAX_FILES_TAG_CHARS = 1000
 #: Seconds a tick may spend hashing new files (Dagster times a sensor evaluation out after 60 s).
 HASH_BUDGET_SECONDS = 20.0
@@ -89,20 +94,15 @@ def schedule_name(domain: str, feed: str) -> str:
 # --- what the sensor sees --------------------------------------------------------------------------
 
 
-def landing_files(spec: DomainSpec, feed: FeedSpec) -> list[tuple[str, Path]]:
-    """``(label, path)`` of every complete file landing would read, labelled as landing labels them.
+def landing_files(spec: DomainSpec, feed: FeedSpec) -> list[FeedFile]:
+    """Every complete file landing would read (``feed_files.select_files``, landing's own selection),
+    so the sensor never starts a run for a file landing would ignore."""
+    return select_files(feed, landing_dir(spec.name, feed.name)).read
 
-    Uses landing's own selection (format suffixes; hidden, ``_``-prefixed and partial files skipped),
-    so the sensor never starts a run for a file landing would ignore.
-    """
-    folder = landing_dir(spec.name, feed.name)
-    plain = SourceSpec(name="", format=feed.format, fields=())
-    found: list[tuple[str, Path]] = []
-    for source in feed.sources or (plain,):
-        source_folder = folder / source.name if source.name else folder
-        for path in candidate_files(source_folder, source.format):
-            found.append((f"{source.name}/{path.name}" if source.name else path.name, path))
-    return found
+
+def unread_note(unread: list[Unread], limit: int = 600) -> str:
+    """The files nobody reads, with why, for a tick's reason or a log line."""
+    return f"{len(unread)} file(s) not read: {files_tag([str(u) for u in unread], limit)}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def _settled(age_ns: int, unchanged_for_ns: int, settle_ns: int) -> bool:
 
 
 def scan(
-    files: list[tuple[str, Path]],
+    files: list[FeedFile],
     before: FeedCursor,
     now_ns: int,
     settle_ns: int,
@@ -171,9 +171,10 @@ def scan(
     deferred: list[str] = []
     deadline = time.monotonic() + hash_budget_s
     hashed = 0
-    for label, path in sorted(files):
+    for file in sorted(files):
+        label = file.label
         try:
-            stat = path.stat()
+            stat = os.stat(file.path, follow_symlinks=False)
         except FileNotFoundError:  # moved away between listing and stat
             continue
         size, mtime = stat.st_size, stat.st_mtime_ns
@@ -195,8 +196,8 @@ def scan(
                 after.requested[label] = known
             continue
         try:
-            digest = content_hash(path)
-        except FileNotFoundError:
+            digest = file_digest(file)
+        except (FileNotFoundError, NotRegularFileError):  # moved, or swapped for a link, since listed
             continue
         hashed += 1
         after.requested[label] = (size, mtime, digest)
@@ -253,7 +254,13 @@ def evaluate_feed(
             log.warning(f"ignoring unreadable cursor ({exc}); files present are requested once more")
         before = FeedCursor()
     now = time.time_ns() if now_ns is None else now_ns
-    files, held = _by_partition(feed, landing_files(spec, feed), now)
+    selection = select_files(feed, folder)
+    files, held = _by_partition(feed, selection.read, now)
+    if selection.waiting:
+        held.append(
+            f"{len(selection.waiting)} partial file(s) wait for their final name: "
+            f"{files_tag(selection.waiting, 200)}"
+        )
     result = scan(files, before, now, int(settle_seconds() * 1e9))
     if cursor is None and landed_at_ns is not None:
         result.new[:] = [
@@ -268,11 +275,16 @@ def evaluate_feed(
             reason += f"; {len(result.deferred)} left for the next tick (hash time budget)"
         if held:
             reason += "; " + "; ".join(held)
+        if selection.unread:
+            reason += "; " + unread_note(selection.unread)
         return dg.SensorResult(skip_reason=reason, cursor=next_cursor)
     if result.deferred and log is not None:
         log.info(f"{len(result.deferred)} more new file(s) are left for the next tick (hash time budget)")
     if held and log is not None:
         log.info("; ".join(held))
+    if selection.unread and log is not None:
+        log.warning(unread_note(selection.unread, MAX_FILES_TAG_CHARS))
+    unread_tag = {UNREAD_TAG: files_tag([str(u) for u in selection.unread])} if selection.unread else {}
     groups: dict[str | None, list[tuple[str, str]]] = {}
     for label, sha in result.new:
         day = file_day(label) if feed.partitioned_by is not None else None
@@ -285,45 +297,31 @@ def evaluate_feed(
                 run_key=run_key(spec.name, feed.name, new),
                 asset_selection=[names.asset_key(spec.name, "landing", feed.name)],
                 partition_key=partition,
-                tags={FILES_TAG: files_tag(labels), FILE_COUNT_TAG: str(len(labels))},
+                tags={FILES_TAG: files_tag(labels), FILE_COUNT_TAG: str(len(labels)), **unread_tag},
             )
         )
     return dg.SensorResult(run_requests=requests, cursor=next_cursor)
 
 
-def _by_partition(
-    feed: FeedSpec, files: list[tuple[str, Path]], now_ns: int
-) -> tuple[list[tuple[str, Path]], list[str]]:
+def _by_partition(feed: FeedSpec, files: list[FeedFile], now_ns: int) -> tuple[list[FeedFile], list[str]]:
     """A partitioned feed's files whose day is a partition already (the day is over, UTC), and why
-    the others wait; every file of an unpartitioned feed."""
+    the others wait; every file of an unpartitioned feed. (Files no partition reads, undated or
+    before the first, are among the selection's unread files.)"""
     if feed.partitioned_by is None:
         return files, []
     today = datetime.fromtimestamp(now_ns / 1e9, UTC).date()
-    ready, undated, early, open_days = [], [], [], []
-    for label, path in files:
-        day = file_day(label)
-        if day is None:
-            undated.append(label)
-        elif day < feed.partitioned_by.start:
-            early.append(label)
-        elif day >= today:
-            open_days.append(label)
+    ready: list[FeedFile] = []
+    open_days: list[str] = []
+    for file in files:
+        day = file_day(file.label)
+        if day is not None and day >= today:
+            open_days.append(file.label)
         else:
-            ready.append((label, path))
+            ready.append(file)
     held = []
     if open_days:
         held.append(
             f"{len(open_days)} file(s) wait until their day is over (UTC): {files_tag(open_days, 200)}"
-        )
-    if undated:
-        held.append(
-            f"{len(undated)} file(s) have no day (YYYY-MM-DD) in their name and are not ingested: "
-            f"{files_tag(undated, 200)}"
-        )
-    if early:
-        held.append(
-            f"{len(early)} file(s) are for days before the feed's first partition "
-            f"{feed.partitioned_by.start}: {files_tag(early, 200)}"
         )
     return ready, held
 

@@ -5,16 +5,18 @@ part that cannot be read, the reason. Mapping the fields onto the feed's columns
 so landing keeps exactly what arrived. A document that cannot be parsed at all (truncated JSON,
 XML that is not well-formed, a DTD or entity declaration, which could expand without bound) yields
 one record carrying the parser's message, so the file is accounted for and quarantined.
+
+Readers take the open file (landing opens it safely, see ``feed_files.open_regular``), never a path.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from xml.parsers import expat
 
 #: Whole-document formats are read into memory; bigger files should come as JSON Lines or CSV.
@@ -30,13 +32,18 @@ class RawRecord:
     fields: dict[str, Any] | None
     error: str | None = None
     text: str | None = None
+    #: The error is the whole file's (the document cannot be read at all): the only record.
+    whole_file: bool = False
 
 
-def _too_big(path: Path) -> RawRecord | None:
-    size = path.stat().st_size
+def _too_big(handle: BinaryIO) -> RawRecord | None:
+    size = os.fstat(handle.fileno()).st_size
     if size > MAX_DOCUMENT_BYTES:
         return RawRecord(
-            1, None, f"FILE TOO LARGE: {size:,} bytes; documents up to {MAX_DOCUMENT_BYTES:,} are read"
+            1,
+            None,
+            f"FILE TOO LARGE: {size:,} bytes; documents up to {MAX_DOCUMENT_BYTES:,} are read",
+            whole_file=True,
         )
     return None
 
@@ -64,28 +71,34 @@ def _walk(node: Any, steps: list[tuple[str, bool]], inherited: dict[str, Any]) -
         yield from _walk(element, rest, passed)
 
 
-def read_json_document(path: Path, records: str | None) -> Iterator[RawRecord]:
+def read_json_document(handle: BinaryIO, records: str | None) -> Iterator[RawRecord]:
     """Records of a JSON document at ``records`` (``invoices[].lines[]``; default: a top-level list).
 
     Numbers keep their exact text (no float rounding); a record that is not an object is reported.
     """
-    too_big = _too_big(path)
+    too_big = _too_big(handle)
     if too_big:
         yield too_big
         return
+    handle.seek(0)
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"), parse_float=str)
+        document = json.loads(handle.read().decode("utf-8"), parse_float=str)
     except UnicodeDecodeError as exc:
-        yield RawRecord(1, None, f"INVALID UNICODE: {exc.reason} at byte {exc.start}")
+        yield RawRecord(1, None, f"INVALID UNICODE: {exc.reason} at byte {exc.start}", whole_file=True)
         return
     except (json.JSONDecodeError, RecursionError) as exc:
-        yield RawRecord(1, None, f"INVALID JSON DOCUMENT: {exc}")
+        yield RawRecord(1, None, f"INVALID JSON DOCUMENT: {exc}", whole_file=True)
         return
     steps: list[tuple[str, bool]] = []
     for part in (records or "").split(".") if records else []:
         match = _PATH_STEP.match(part)
         if not match:
-            yield RawRecord(1, None, f"BAD RECORDS PATH {records!r}: fix the source's records in the spec")
+            yield RawRecord(
+                1,
+                None,
+                f"BAD RECORDS PATH {records!r}: fix the source's records in the spec",
+                whole_file=True,
+            )
             return
         steps.append((match.group(1), bool(match.group(2))))
     if not steps:
@@ -94,7 +107,7 @@ def read_json_document(path: Path, records: str | None) -> Iterator[RawRecord]:
     try:
         found = list(_walk(document, steps, {}))
     except ValueError as exc:
-        yield RawRecord(1, None, f"UNEXPECTED JSON SHAPE: {exc}")
+        yield RawRecord(1, None, f"UNEXPECTED JSON SHAPE: {exc}", whole_file=True)
         return
     for number, record in enumerate(found, start=1):
         if isinstance(record, dict):
@@ -109,13 +122,13 @@ class _Forbidden(Exception):
     pass
 
 
-def read_xml(path: Path, record_element: str) -> Iterator[RawRecord]:
+def read_xml(handle: BinaryIO, record_element: str) -> Iterator[RawRecord]:
     """Every ``record_element`` of an XML file, streamed; fields are its attributes and leaf children.
 
     A record also gets the attributes and leaf children of its ancestors below the root that came
     before it (invoice header fields on each invoice line). DTDs and entities are refused.
     """
-    too_big = _too_big(path)
+    too_big = _too_big(handle)
     if too_big:
         yield too_big
         return
@@ -152,45 +165,48 @@ def read_xml(path: Path, record_element: str) -> Iterator[RawRecord]:
     parser.CharacterDataHandler = data
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
+    handle.seek(0)
     try:
-        with path.open("rb") as handle:
-            parser.ParseFile(handle)
+        parser.ParseFile(handle)
     except _Forbidden as exc:
-        yield RawRecord(1, None, f"XML REFUSED: {exc}")
+        yield RawRecord(1, None, f"XML REFUSED: {exc}", whole_file=True)
         return
     except expat.ExpatError as exc:
         yield RawRecord(
-            1, None, f"XML NOT WELL-FORMED: {expat.errors.messages[exc.code]} at line {exc.lineno}"
+            1,
+            None,
+            f"XML NOT WELL-FORMED: {expat.errors.messages[exc.code]} at line {exc.lineno}",
+            whole_file=True,
         )
         return
     if not found:
-        yield RawRecord(1, None, f"NO RECORDS: no <{record_element}> element in the file")
+        yield RawRecord(1, None, f"NO RECORDS: no <{record_element}> element in the file", whole_file=True)
         return
     yield from found
 
 
-def read_fixed_width(path: Path, layout: tuple[tuple[str, int], ...]) -> Iterator[RawRecord]:
+def read_fixed_width(handle: BinaryIO, layout: tuple[tuple[str, int], ...]) -> Iterator[RawRecord]:
     """Lines cut at the layout's widths and stripped; a line of the wrong length is reported."""
     width = sum(w for _, w in layout)
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line_bytes = raw.rstrip(b"\r\n")
-            if not line_bytes.strip():
-                continue
-            try:
-                line = line_bytes.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                text = line_bytes.decode("utf-8", errors="replace")
-                yield RawRecord(number, None, f"INVALID UNICODE: {exc.reason} at byte {exc.start}", text)
-                continue
-            if len(line) != width:
-                yield RawRecord(
-                    number, None, f"WRONG LINE LENGTH: {len(line)} characters, the layout needs {width}", line
-                )
-                continue
-            fields: dict[str, Any] = {}
-            position = 0
-            for name, size in layout:
-                fields[name] = line[position : position + size].strip()
-                position += size
-            yield RawRecord(number, fields)
+    handle.seek(0)
+    for number, raw in enumerate(handle, start=1):
+        line_bytes = raw.rstrip(b"\r\n")
+        if not line_bytes.strip():
+            continue
+        try:
+            line = line_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = line_bytes.decode("utf-8", errors="replace")
+            yield RawRecord(number, None, f"INVALID UNICODE: {exc.reason} at byte {exc.start}", text)
+            continue
+        if len(line) != width:
+            yield RawRecord(
+                number, None, f"WRONG LINE LENGTH: {len(line)} characters, the layout needs {width}", line
+            )
+            continue
+        fields: dict[str, Any] = {}
+        position = 0
+        for name, size in layout:
+            fields[name] = line[position : position + size].strip()
+            position += size
+        yield RawRecord(number, fields)

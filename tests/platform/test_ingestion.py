@@ -49,12 +49,15 @@ def sensor(sales: DomainSpec) -> dg.SensorDefinition:
     return feed_sensor(sales, sales.feed("distributor_orders"))
 
 
-def _drop(folder: Path, name: str, text: str = "order_id\n1\n", age: float = 60.0) -> Path:
-    """Write a file as its producer would, last modified ``age`` seconds ago."""
+def _drop(
+    folder: Path, name: str, text: str = "order_id\n1\n", age: float = 60.0, now: float | None = None
+) -> Path:
+    """Write a file as its producer would, last modified ``age`` seconds before ``now`` (default:
+    the real clock; a test that pins "now" passes the same instant here)."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    stamp = time.time() - age
+    stamp = (time.time() if now is None else now) - age
     os.utime(path, (stamp, stamp))
     return path
 
@@ -338,7 +341,10 @@ EVENTS = "web_order_events"
 
 
 def test_partitioned_feed_requests_one_run_per_day(sales: DomainSpec, data_dir: Path) -> None:
+    """The clock is pinned, for the sensor and for the files' mtimes alike: the test means the same
+    whatever day it runs on."""
     events = data_dir / "landing" / "sales" / EVENTS
+    pinned = datetime(2026, 11, 22, 15, tzinfo=UTC).timestamp()
     for name in (
         "web_order_events_2026-03-04.jsonl",
         "web_order_events_2026-03-05.jsonl",
@@ -347,8 +353,8 @@ def test_partitioned_feed_requests_one_run_per_day(sales: DomainSpec, data_dir: 
         "web_order_events_latest.jsonl",  # no day: never ingested, reported
         "web_order_events_2025-12-31.jsonl",  # before the first partition
     ):
-        _drop(events, name, "{}\n")
-    now = int(datetime(2026, 11, 22, 15, tzinfo=UTC).timestamp() * 1e9)
+        _drop(events, name, "{}\n", now=pinned)
+    now = int(pinned * 1e9)
     result = evaluate_feed(sales, sales.feed(EVENTS), None, now_ns=now)
     requests = {r.partition_key: r.tags[FILES_TAG] for r in result.run_requests or []}
     assert requests == {
@@ -359,8 +365,12 @@ def test_partitioned_feed_requests_one_run_per_day(sales: DomainSpec, data_dir: 
     assert not again.run_requests
     reason = again.skip_reason.skip_message if again.skip_reason else ""
     assert "1 file(s) wait until their day is over (UTC): web_order_events_2026-11-22.jsonl" in reason
-    assert "no day (YYYY-MM-DD) in their name and are not ingested: web_order_events_latest.jsonl" in reason
-    assert "before the feed's first partition 2026-01-01" in reason
+    assert "2 file(s) not read: " in reason
+    assert "web_order_events_latest.jsonl (undated: no day (YYYY-MM-DD) in its name" in reason
+    assert (
+        "web_order_events_2025-12-31.jsonl (before the first partition: 2025-12-31 is before the "
+        "feed's first partition 2026-01-01)" in reason
+    )
     tomorrow = evaluate_feed(sales, sales.feed(EVENTS), again.cursor, now_ns=now + 86_400 * 10**9)
     assert [r.partition_key for r in tomorrow.run_requests or []] == ["2026-11-22"]
 
