@@ -3,13 +3,98 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
-from mesh_orchestrator.environment import ensure_dagster_home, ensure_environment
+from mesh_orchestrator.environment import ensure_dagster_home, ensure_environment, tool
 from mesh_orchestrator.errors import MeshError
-from mesh_orchestrator.paths import data_dir
+from mesh_orchestrator.paths import REPO_ROOT, data_dir
+
+
+class UsageError(MeshError):
+    """The command's arguments name something that does not exist; nothing was run."""
+
+
+class MeshArgumentParser(argparse.ArgumentParser):
+    """argparse, ending a bad command line in one line on stderr (exit 2) instead of the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _fault_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise argparse.ArgumentTypeError(f"must be a rate from 0 up to (not including) 1, got {text}")
+    return value
+
+
+def _tcp_port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value}")
+    return value
+
+
+def _domain(text: str) -> str:
+    from mesh_orchestrator.spec import discover_domains
+
+    known = discover_domains()
+    if text not in known:
+        raise argparse.ArgumentTypeError(f"unknown domain {text!r}; the domains are {', '.join(known)}")
+    return text
+
+
+def _folder(text: str) -> str:
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+    return text
+
+
+def _git_revision(base: str | None) -> None:
+    """Refuse a ``--base`` that git cannot resolve to a commit, before any work starts."""
+    if base is None:
+        return
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise UsageError(f"argument --base: {base!r} is not a git revision of {REPO_ROOT}")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -27,38 +112,51 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
-    ensure_dagster_home()
-    import dagster as dg
+    from mesh_orchestrator.run_guard import data_folder_lock, recover_dead_runs
 
-    from mesh_orchestrator.runner import format_summary, run_mesh
+    with data_folder_lock(_say):  # one command per data folder; its runs' processes are ours
+        ensure_dagster_home()
+        import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
-        summary = run_mesh(instance, log=lambda msg: print(msg, flush=True), domains=args.domains or None)
+        from mesh_orchestrator.runner import format_summary, run_mesh
+
+        with dg.DagsterInstance.get() as instance:
+            recover_dead_runs(instance, _say)
+            summary = run_mesh(instance, log=_say, domains=args.domains or None)
     print(format_summary(summary))
     print(f"\nDagster instance: {os.environ['DAGSTER_HOME']} (open it with `mesh ui`)")
     return 0 if summary.success else 1
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    ensure_dagster_home()
-    import dagster as dg
+    from mesh_orchestrator.run_guard import data_folder_lock, recover_dead_runs
 
-    from mesh_orchestrator.runner import format_summary, run_partitions
+    with data_folder_lock(_say):
+        ensure_dagster_home()
+        import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
-        summary = run_partitions(
-            instance, args.domain, args.first, args.last, log=lambda msg: print(msg, flush=True)
-        )
+        from mesh_orchestrator.runner import format_summary, run_partitions
+
+        with dg.DagsterInstance.get() as instance:
+            recover_dead_runs(instance, _say)
+            summary = run_partitions(instance, args.domain, args.first, args.last, log=_say)
     print(format_summary(summary))
     return 0 if summary.success else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
-    print(f"Generating sample data (scale {args.scale}, seed {args.seed}) under {data_dir()} ...")
-    _generate(args)
-    print("\nRunning the whole mesh ...")
-    return _run(args)
+    from mesh_orchestrator.run_guard import data_folder_lock
+
+    with data_folder_lock(_say):  # re-entrant: `_run` takes it again
+        print(f"Generating sample data (scale {args.scale}, seed {args.seed}) under {data_dir()} ...")
+        _generate(args)
+        print("\nRunning the whole mesh ...")
+        return _run(args)
 
 
 def _benchmark(args: argparse.Namespace) -> int:
@@ -69,6 +167,40 @@ def _benchmark(args: argparse.Namespace) -> int:
     folder = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
     result = run_benchmark(args.scale, args.seed, folder, skip_floor=args.skip_floor)
     return 0 if result.mesh.success else 1
+
+
+def _validate_backfill(args: argparse.Namespace) -> None:
+    """The domain has partitions and ``first``/``last`` are partitions of it, in order."""
+    from mesh_orchestrator.partitions import partitions_def
+    from mesh_orchestrator.spec import load_domain_spec
+
+    spec = load_domain_spec(args.domain)
+    if spec.partitioning is None:
+        raise UsageError(
+            f"{args.domain} has no partitioned assets; `mesh run --domains {args.domain}` runs it whole"
+        )
+    keys = partitions_def(spec.partitioning).get_partition_keys()
+    if not keys:
+        raise UsageError(
+            f"{args.domain} has no partitions yet: the first ends after {spec.partitioning.start}"
+        )
+    for key in (args.first, args.last):
+        if key is not None and key not in keys:
+            raise UsageError(
+                f"{key!r} is not a partition of {args.domain}; "
+                f"its partitions run from {keys[0]} to {keys[-1]}"
+            )
+    if args.first and args.last and keys.index(args.first) > keys.index(args.last):
+        raise UsageError(f"the range {args.first}..{args.last} is reversed")
+
+
+def _validate_port(args: argparse.Namespace) -> None:
+    from mesh_orchestrator.spec import load_domain_spec
+
+    products = load_domain_spec(args.domain).products
+    if args.product not in products:
+        has = f"its products are {', '.join(products)}" if products else "it publishes none"
+        raise UsageError(f"{args.domain} has no product {args.product!r}; {has}")
 
 
 def _port(args: argparse.Namespace) -> int:
@@ -139,11 +271,10 @@ def _policies(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
+    dagster = tool("dagster")  # beside the interpreter: `.venv/bin/mesh ui` needs no PATH
     home = ensure_dagster_home()
-    from mesh_orchestrator.paths import REPO_ROOT
-
     command = [
-        "dagster",
+        dagster,
         "dev",
         "-w",
         str(REPO_ROOT / "workspace.yaml"),
@@ -154,20 +285,20 @@ def _ui(args: argparse.Namespace) -> int:
     ]
     print(f"DAGSTER_HOME={home} {' '.join(command)}", flush=True)
     os.chdir(REPO_ROOT)
-    os.execvp(command[0], command)
+    os.execv(command[0], command)
     return 0  # pragma: no cover
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mesh", description=__doc__)
+    p = MeshArgumentParser(prog="mesh", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_options(cmd: argparse.ArgumentParser) -> None:
-        cmd.add_argument("--scale", type=int, default=1, help="1 = the small sample (default)")
-        cmd.add_argument("--seed", type=int, default=42, help="same seed, same files (default 42)")
+        cmd.add_argument("--scale", type=_positive_int, default=1, help="1 = the small sample (default)")
+        cmd.add_argument("--seed", type=_seed, default=42, help="same seed, same files (default 42)")
         cmd.add_argument(
             "--faults",
-            type=float,
+            type=_fault_rate,
             default=0.0,
             help="share of rows made faulty: duplicates, malformed lines, bad types, missing keys, "
             "unknown references (SKUs, employees, invoices), one broken file per supplier (default 0)",
@@ -175,11 +306,11 @@ def parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write landing files for every domain")
     data_options(gen)
-    gen.add_argument("--domains", nargs="*", help="only these domains")
+    gen.add_argument("--domains", nargs="*", type=_domain, help="only these domains")
     gen.set_defaults(func=_generate)
 
     run = sub.add_parser("run", help="run every code location's assets in dependency order")
-    run.add_argument("--domains", nargs="*", help="only these domains (and their hand-offs)")
+    run.add_argument("--domains", nargs="*", type=_domain, help="only these domains (and their hand-offs)")
     run.set_defaults(func=_run)
 
     backfill = sub.add_parser(
@@ -187,10 +318,10 @@ def parser() -> argparse.ArgumentParser:
         help="re-run a range of a domain's partitions (days of a feed, months of the close) in one "
         "run, then its hand-offs",
     )
-    backfill.add_argument("domain")
+    backfill.add_argument("domain", type=_domain)
     backfill.add_argument("first", nargs="?", help="first partition key, e.g. 2026-01-01 (default: all)")
     backfill.add_argument("last", nargs="?", help="last partition key (default: first)")
-    backfill.set_defaults(func=_backfill)
+    backfill.set_defaults(func=_backfill, validate=_validate_backfill)
 
     demo = sub.add_parser("demo", help="generate sample data, then run the whole mesh")
     data_options(demo)
@@ -201,10 +332,11 @@ def parser() -> argparse.ArgumentParser:
         help="generate data at a scale, run the whole mesh, print time, memory and rows against "
         "the design targets",
     )
-    bench.add_argument("--scale", type=int, default=1, help="1 = the small sample (default)")
-    bench.add_argument("--seed", type=int, default=42, help="(default 42)")
+    bench.add_argument("--scale", type=_positive_int, default=1, help="1 = the small sample (default)")
+    bench.add_argument("--seed", type=_seed, default=42, help="(default 42)")
     bench.add_argument(
         "--data-dir",
+        type=_folder,
         help="benchmark folder, wiped first (default: <data>/benchmark/scale-<N>); an existing "
         "folder must be empty or hold the marker of a previous benchmark",
     )
@@ -214,10 +346,10 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_benchmark)
 
     port = sub.add_parser("port", help="print the path of a product's current published version")
-    port.add_argument("domain")
+    port.add_argument("domain", type=_domain)
     port.add_argument("product")
     port.add_argument("-v", "--verbose", action="store_true", help="also print version details")
-    port.set_defaults(func=_port)
+    port.set_defaults(func=_port, validate=_validate_port)
 
     contracts = sub.add_parser("contracts", help="work with the data contracts")
     contracts_sub = contracts.add_subparsers(dest="contracts_command", required=True)
@@ -232,7 +364,7 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--base", default="origin/main", help="git revision to compare with (default origin/main)"
     )
-    diff.set_defaults(func=_contracts_diff)
+    diff.set_defaults(func=_contracts_diff, validate=lambda args: _git_revision(args.base))
 
     check = sub.add_parser(
         "check",
@@ -244,23 +376,31 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--skip-run", action="store_true", help="do not run the mesh on sample data")
     check.add_argument("--skip-diff", action="store_true", help="do not diff contracts against a base")
-    check.add_argument("--data-dir", help="folder for the sample run (default: a scratch folder, deleted)")
-    check.set_defaults(func=_check)
+    check.add_argument(
+        "--data-dir", type=_folder, help="folder for the sample run (default: a scratch folder, deleted)"
+    )
+    check.set_defaults(func=_check, validate=lambda args: _git_revision(args.base))
 
     policies = sub.add_parser("policies", help="list the mesh's governance policies")
     policies.set_defaults(func=_policies)
 
     ui = sub.add_parser("ui", help="open the Dagster UI with all code locations")
     ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=_tcp_port, default=3000)
     ui.set_defaults(func=_ui)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Bad arguments end in one ``error: ...`` line and exit 2 before anything runs: argparse
+    checks forms and ranges, a command's ``validate`` what exists (domains' products, partitions,
+    git revisions)."""
     ensure_environment()
     args = parser().parse_args(argv)
+    validate: Callable[[argparse.Namespace], None] | None = getattr(args, "validate", None)
     try:
+        if validate is not None:
+            validate(args)
         return int(args.func(args))
     except MeshError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,11 @@ data folder is exported once here. Telemetry is switched off everywhere: the mes
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+from pathlib import Path
 
+from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.paths import DATA_DIR_ENV, dagster_home, data_dir
 from mesh_orchestrator.storage import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
@@ -38,6 +42,43 @@ run_retries:
 """
 
 
+#: What to install when a tool is missing, per executable the mesh runs.
+TOOL_PACKAGES = {
+    "dbt": "dbt-core and dbt-duckdb",
+    "dagster": "dagster",
+    "dagster-daemon": "dagster",
+    "dagster-webserver": "dagster-webserver",
+}
+
+
+class ToolNotFoundError(MeshError):
+    """An executable the mesh runs (dbt, dagster) is neither beside the interpreter nor on PATH."""
+
+    def __init__(self, name: str, beside: Path) -> None:
+        self.name = name
+        super().__init__(
+            f"{name!r} is neither in {beside} nor on PATH: install {TOOL_PACKAGES.get(name, name)} "
+            "into this environment (`make install` installs the locked one into .venv)"
+        )
+
+
+def tool(name: str) -> str:
+    """The path of executable ``name``: the one beside the running interpreter, else PATH's.
+
+    The mesh's own tools (dbt, dagster) are installed with it, so ``.venv/bin/mesh`` and the code
+    servers Dagster starts with the same interpreter find them without ``.venv/bin`` on PATH.
+    The interpreter's folder is taken as is, not resolved: a venv's ``python`` is a symlink.
+    """
+    beside = Path(sys.executable).parent
+    local = beside / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise ToolNotFoundError(name, beside)
+    return found
+
+
 def ensure_environment() -> None:
     """Export the absolute data folder and switch telemetry off (idempotent)."""
     os.environ[DATA_DIR_ENV] = str(data_dir())
@@ -47,12 +88,23 @@ def ensure_environment() -> None:
 
 
 def ensure_dagster_home() -> str:
-    """Point ``DAGSTER_HOME`` at the embedded instance and give it a ``dagster.yaml``."""
+    """Point ``DAGSTER_HOME`` at the embedded instance, give it a ``dagster.yaml`` and create its
+    storage, under the instance's lock: two processes creating one instance at once would both
+    write its schema (two heads in ``alembic_version``, and every later run fails)."""
+    import dagster as dg
+
+    from mesh_orchestrator.run_guard import instance_creation_lock
+
     ensure_environment()
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
+    with instance_creation_lock(home, log=lambda msg: print(msg, file=sys.stderr, flush=True)):
+        config = home / "dagster.yaml"
+        if not config.exists():
+            partial = home / ".dagster.yaml.tmp"
+            partial.write_text(DAGSTER_YAML, encoding="utf-8")
+            os.replace(partial, config)
+        with dg.DagsterInstance.get():  # opening it creates every storage's schema
+            pass
     return str(home)

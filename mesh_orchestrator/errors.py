@@ -73,3 +73,18 @@ class PortNotPublishedError(MeshError):
 
 class LandingError(MeshError):
     """A landing file could not be read at all (not a row problem: those are quarantined)."""
+
+
+class DataFolderBusyError(MeshError):
+    """Another ``mesh`` command holds the data folder (or the Dagster instance being created)."""
+
+    def __init__(self, what: str, holder: str, waited: float) -> None:
+        self.what = what
+        self.holder = holder
+        self.waited = waited
+        after = f" after waiting {waited:.0f}s" if waited else ""
+        super().__init__(
+            f"{what} is in use by {holder}; stopped{after}. Wait for it to end, or stop it (a run it "
+            "leaves unfinished is recovered by the next command), or set MESH_DATA_FOLDER_WAIT_SECONDS "
+            "to wait longer (unset: wait as long as it takes)"
+        )

@@ -8,6 +8,9 @@ Layout under ``<data>/products/<domain>/<product>/``::
 Publishing is atomic: the new version is written under a temporary name, renamed into
 ``versions/``, then ``current.parquet`` is replaced with one ``os.replace`` of a hard link. A reader
 opening ``current.parquet`` sees either the previous version or the new one, never half of one.
+That swap is the publish's commit: a publish killed before it leaves a version newer than
+``current`` (or temporary files), which the next publish of the product removes before numbering
+its own, so every version is published exactly once and ``current`` is always the newest.
 The version number, contract version and publish time are stored in the Parquet footer.
 """
 
@@ -108,6 +111,7 @@ def publish(domain: str, product: str, staged: Path, contract_version: str) -> P
     versions.mkdir(parents=True, exist_ok=True)
     source = pq.ParquetFile(staged)
     previous = current_version(domain, product)
+    _discard_uncommitted(port, previous)
     if (
         previous is not None
         and previous.contract_version == contract_version
@@ -133,16 +137,38 @@ def publish(domain: str, product: str, staged: Path, contract_version: str) -> P
     with pq.ParquetWriter(tmp, source.schema_arrow.with_metadata(meta)) as writer:
         for group in range(source.num_row_groups):
             writer.write_table(source.read_row_group(group))
+    _fsync(tmp)
     os.replace(tmp, final)
     link = port / f".{CURRENT}.{version}.tmp"
-    if link.exists():
-        link.unlink()
     try:
         os.link(final, link)
     except OSError:  # file systems without hard links: a copy, still swapped in atomically
         shutil.copyfile(final, link)
-    os.replace(link, port / CURRENT)
+        _fsync(link)
+    os.replace(link, port / CURRENT)  # the commit
+    _fsync(port)
     return PublishedVersion(domain, product, version, contract_version, rows, published_at, final)
+
+
+def _discard_uncommitted(port: Path, current: PublishedVersion | None) -> None:
+    """Remove what a publish killed before its commit left: temporary files and versions newer
+    than ``current`` (never read: consumers read ``current``). Runs under the domain's pool, the
+    only place that publishes the product, so no publish is under way meanwhile."""
+    versions = port / "versions"
+    leftovers = [*versions.glob(".*.tmp"), *port.glob(f".{CURRENT}.*.tmp")]
+    committed = current.version if current is not None else 0
+    leftovers += [p for p in versions.glob("*.parquet") if p.stem.isdigit() and int(p.stem) > committed]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk: a publish survives a power cut, not just a kill."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_current(domain: str, product: str) -> pa.Table:

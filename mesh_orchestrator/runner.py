@@ -14,14 +14,16 @@ import importlib
 import io
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError
+from mesh_orchestrator.feed_files import UNPARSEABLE_METADATA, UNREAD_METADATA
 from mesh_orchestrator.headline import balance_sheet_headline
 from mesh_orchestrator.ingestion import landing_files
 from mesh_orchestrator.partitions import (
@@ -32,6 +34,7 @@ from mesh_orchestrator.partitions import (
     range_tags,
 )
 from mesh_orchestrator.ports import current_version
+from mesh_orchestrator.run_guard import owner_tags
 from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
 
 Log = Callable[[str], None]
@@ -53,6 +56,10 @@ class StepOutcome:
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
     materialised_keys: set[str] = field(default_factory=set)
+    #: Files landing did not read, and files it landed as one unparseable record:
+    #: ``<domain>/<feed>/<file>`` -> why (from the landing assets' metadata).
+    files_not_read: dict[str, str] = field(default_factory=dict)
+    files_unparseable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +112,8 @@ def _execute(
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            tags={"mesh/started_by": "mesh run", "mesh/location": location, **scope},
+            # Who runs it (process, host, data folder lock): a later `mesh run` can tell it died.
+            tags={**owner_tags(), "mesh/location": location, **scope},
             # Failures are reported in the summary (the full events and stack traces are in the UI).
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
@@ -114,9 +122,12 @@ def _execute(
         outcome.materialised += 1
         if event.asset_key is not None:
             outcome.materialised_keys.add(event.asset_key.to_user_string())
-        rows = event.step_materialization_data.materialization.metadata.get("dagster/row_count")
+        metadata = event.step_materialization_data.materialization.metadata
+        rows = metadata.get("dagster/row_count")
         if rows is not None and isinstance(rows.value, int):
             outcome.rows += rows.value
+        if event.asset_key is not None:
+            _collect_files(event.asset_key, metadata, outcome)
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             outcome.checks_passed += 1
@@ -141,6 +152,18 @@ def _execute(
     return outcome
 
 
+def _collect_files(key: dg.AssetKey, metadata: Mapping[str, Any], outcome: StepOutcome) -> None:
+    """The unread and unparseable files a landing asset reported, named from the landing folder."""
+    folder = f"{key.path[0]}/{key.path[-1]}"
+    for name, found in (
+        (UNREAD_METADATA, outcome.files_not_read),
+        (UNPARSEABLE_METADATA, outcome.files_unparseable),
+    ):
+        entry = metadata.get(name)
+        if entry is not None and isinstance(entry.value, dict):
+            found.update({f"{folder}/{label}": str(why) for label, why in entry.value.items()})
+
+
 def data_horizon() -> date | None:
     """The last day any partitioned feed of the mesh has a file for; None without any.
 
@@ -152,8 +175,8 @@ def data_horizon() -> date | None:
         for spec in load_all_specs().values()
         for feed in spec.feeds
         if feed.partitioned_by is not None
-        for label, _ in landing_files(spec, feed)
-        if (day := file_day(label)) is not None
+        for file in landing_files(spec, feed)
+        if (day := file_day(file.label)) is not None
     ]
     return max(days, default=None)
 
@@ -277,6 +300,22 @@ def run_mesh(
     return summary
 
 
+def _files_section(summary: MeshRunSummary) -> list[str]:
+    """Files in the landing folders that landing does not read, and files landed as one unparseable
+    record, each with why."""
+    not_read = {path: why for s in summary.steps for path, why in s.files_not_read.items()}
+    unparseable = {path: why for s in summary.steps for path, why in s.files_unparseable.items()}
+    lines: list[str] = []
+    for heading, found in (
+        ("files not read (still in the landing folders: fix, rename or remove them)", not_read),
+        ("files landed as one unparseable record (quarantined: fix and drop again)", unparseable),
+    ):
+        if found:
+            lines += ["", heading]
+            lines += [f"    {path}: {why[:500]}" for path, why in sorted(found.items())]
+    return lines
+
+
 def format_summary(summary: MeshRunSummary) -> str:
     lines = [
         "",
@@ -299,6 +338,7 @@ def format_summary(summary: MeshRunSummary) -> str:
                 lines.append(f"    error: {message[:1000]}")
     for domain, reason in summary.skipped.items():
         lines.append(f"{domain:<18}{'(skipped)':<28}{reason}")
+    lines += _files_section(summary)
     lines += ["", f"{'data product':<30}{'status':<14}{'version':>8}{'rows':>12}"]
     for p in summary.products:
         version = "-" if p.version is None else str(p.version)
