@@ -42,8 +42,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mesh_orchestrator.environment import tool
 from mesh_orchestrator.errors import MeshError
-from mesh_orchestrator.paths import REPO_ROOT, data_dir
+from mesh_orchestrator.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, data_dir, dbt_parse_dir
 
 MARKER = ".mesh-benchmark"
 RESULT_FILE = "benchmark.json"
@@ -494,15 +495,10 @@ def dbt_test_statement(node: Mapping[str, Any]) -> str:
     return f"SELECT count(*) FROM (\n{sql}\n) dbt_internal_test"
 
 
-def _dbt_executable() -> str:
-    local = Path(sys.executable).parent / "dbt"
-    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
-
-
 def compile_project(project_dir: Path, target: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """``dbt compile`` into ``target`` (not the project's own target folder); its manifest."""
     command = [
-        _dbt_executable(),
+        tool("dbt"),
         "compile",
         "--project-dir",
         str(project_dir),
@@ -846,7 +842,12 @@ def run_benchmark(
     log(f"Generated {sum(lines.values()):,} landing lines in {generate_seconds:.1f}s (not part of the mesh)")
     os.sync()  # the generator's dirty pages are flushed now, not during the mesh's time
 
-    env = {**os.environ, "MESH_DATA_DIR": str(folder), "DAGSTER_HOME": str(folder / "dagster_home")}
+    env = {
+        **os.environ,
+        "MESH_DATA_DIR": str(folder),
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+        DBT_PARSE_DIR_ENV: str(dbt_parse_dir()),  # the dbt projects' parse, as `mesh run` finds it
+    }
     log("\nRunning the whole mesh ...")
     _child("mesh", ["--out", str(folder / MESH_RESULT_FILE)], env)
     mesh = MeshMeasure.from_json(json.loads((folder / MESH_RESULT_FILE).read_text(encoding="utf-8")))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh_orchestrator.paths import DATA_DIR_ENV, REPO_ROOT
+from mesh_orchestrator.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
 
 DEFAULT_BASE = "origin/main"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -159,7 +159,7 @@ def run_check(
     data_dir: Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> list[StepReport]:
-    env = {**os.environ}
+    env = {**os.environ, DBT_PARSE_DIR_ENV: str(dbt_parse_dir())}  # the sample run reuses the parse
     reports: list[StepReport] = []
     steps: list[tuple[str, Callable[[], StepReport]]] = [
         ("contracts and policies", check_policies),

@@ -9,12 +9,15 @@ than the project's files, so a fresh clone loads without a separate build step.
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
 
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache, cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -28,9 +31,10 @@ from packaging.version import Version
 from mesh_orchestrator import names
 from mesh_orchestrator.automation import gated_eager, with_target
 from mesh_orchestrator.contracts import contract_path
+from mesh_orchestrator.environment import ensure_environment, tool
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.partitions import PartitionSpec, partitions_def, run_range
-from mesh_orchestrator.paths import data_dir
+from mesh_orchestrator.paths import dbt_parse_dir, dbt_run_dir
 from mesh_orchestrator.spec import DomainSpec
 
 BRONZE_SOURCE = "bronze"
@@ -38,6 +42,9 @@ PORTS_SOURCE = "ports"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "../_shared")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARSE_DIGEST_LENGTH = 16
+#: A parse of earlier project files is removed once unused for this long.
+PARSE_KEEP_SECONDS = 24 * 3600
 PARTITION_START_ENV = "MESH_PARTITION_START"
 PARTITION_END_ENV = "MESH_PARTITION_END"
 
@@ -133,22 +140,33 @@ class MeshDbtTranslator(DagsterDbtTranslator):
         return {**super().get_tags(dbt_resource_props), **names.tags(self.spec.name, layer, product)}
 
 
-def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for name in PROJECT_FILES:
-        path = project_dir / name
-        if path.exists():
-            newest = max(newest, path.stat().st_mtime)
+def _source_digest(project_dir: Path) -> str:
+    """A digest of everything dbt parses: the project's files, the shared macros and dbt's version."""
+    digest = hashlib.sha256(str(installed_dbt_version()).encode())
+    files = [project_dir / name for name in PROJECT_FILES]
     for folder in PROJECT_FOLDERS:
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    return newest
+        files += sorted((project_dir / folder).rglob("*"))
+    for path in files:
+        if path.is_file():
+            content = path.read_bytes()
+            digest.update(f"{os.path.relpath(path, project_dir)}\0{len(content)}\0".encode())
+            digest.update(content)
+    return digest.hexdigest()[:PARSE_DIGEST_LENGTH]
 
 
-def project_target(project: DbtProject) -> Path:
-    """The project's own target folder (``target_path`` is relative to the project)."""
-    return Path(project.project_dir) / project.target_path
+def parse_target(spec: DomainSpec) -> Path:
+    """The parse of the domain's dbt project as its files are now: ``<parse dir>/<domain>-<digest>``.
+
+    In the data folder (or ``$MESH_DBT_PARSE_DIR``), never in the repository. Named by the files'
+    content, so an edited project gets a parse of its own and an identical copy (a test's, a CI
+    checkout's) finds the existing one.
+    """
+    return dbt_parse_dir() / f"{spec.name}-{_source_digest(spec.dbt_project)}"
+
+
+def dbt_resource(project: DbtProject) -> MeshDbtCliResource:
+    """The dbt CLI resource of a project, running the dbt installed beside the interpreter."""
+    return MeshDbtCliResource(project_dir=project, dbt_executable=tool("dbt"))  # type: ignore[arg-type]  # accepts a DbtProject
 
 
 @contextmanager
@@ -163,30 +181,62 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _prune_parses(spec: DomainSpec, keep: Path) -> None:
+    """Remove the domain's parses of earlier project files that nothing used for a day."""
+    pattern = re.compile(rf"{re.escape(spec.name)}-[0-9a-f]{{{PARSE_DIGEST_LENGTH}}}")
+    cutoff = time.time() - PARSE_KEEP_SECONDS
+    for folder in keep.parent.glob(f"{spec.name}-*"):
+        if folder == keep or not pattern.fullmatch(folder.name):
+            continue
+        manifest = folder / "manifest.json"
+        used = manifest if manifest.exists() else folder
+        try:
+            if used.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:
+            continue
+
+
+def _latest_parse_state(spec: DomainSpec, target: Path) -> Path | None:
+    """The partial-parse state of the domain's latest parse of other project files, if any."""
+    states = [
+        state for state in target.parent.glob(f"{spec.name}-*/{PARTIAL_PARSE_FILE}") if state.parent != target
+    ]
+    with suppress(FileNotFoundError):
+        return max(states, key=lambda state: state.stat().st_mtime, default=None)
+    return None
+
+
 def dbt_project(spec: DomainSpec) -> DbtProject:
-    """The domain's dbt project, its manifest parsed if missing or stale.
+    """The domain's dbt project, its manifest parsed if its files changed since the last parse.
 
-    One process parses at a time, into a scratch folder whose results replace the project's by
-    rename: a process reading the manifest meanwhile sees the old one or the new one, never half.
+    One process parses at a time, into a scratch folder whose results are moved into
+    ``parse_target(spec)``, the manifest last: a process that finds the manifest finds all of it.
+    The parse starts from the domain's latest parse state, so dbt re-parses only the changed files.
     """
-    project = DbtProject(project_dir=spec.dbt_project, profiles_dir=spec.dbt_project)
-    target = project_target(project)
+    target = parse_target(spec)
+    project = DbtProject(project_dir=spec.dbt_project, profiles_dir=spec.dbt_project, target_path=target)
     manifest = Path(project.manifest_path)
-
-    def stale() -> bool:
-        return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(spec.dbt_project)
-
-    if stale():
-        with _locked(target / ".mesh-parse.lock"):
-            if stale():  # another process may have parsed while this one waited
-                scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
-                try:
-                    DbtCliResource(project_dir=project).cli(["parse", "--quiet"], target_path=scratch).wait()
-                    for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", "manifest.json"):
-                        if (scratch / name).exists():
-                            os.replace(scratch / name, target / name)
-                finally:
-                    shutil.rmtree(scratch, ignore_errors=True)
+    if manifest.exists():
+        with suppress(OSError):  # marks the parse as in use (see _prune_parses)
+            os.utime(manifest)
+        return project
+    ensure_environment()  # dbt reads MESH_DATA_DIR in its profile
+    with _locked(target / ".mesh-parse.lock"):
+        if not manifest.exists():  # another process may have parsed while this one waited
+            scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
+            try:
+                previous = _latest_parse_state(spec, target)
+                if previous is not None:  # dbt then re-parses only the files that changed
+                    with suppress(FileNotFoundError):  # pruned meanwhile: a full parse
+                        shutil.copyfile(previous, scratch / PARTIAL_PARSE_FILE)
+                dbt_resource(project).cli(["parse", "--quiet"], target_path=scratch).wait()
+                for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", "manifest.json"):
+                    if (scratch / name).exists():
+                        os.replace(scratch / name, target / name)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    _prune_parses(spec, target)
     return project
 
 
@@ -216,18 +266,19 @@ def partition_environment(bounds: Mapping[str, str]) -> Iterator[None]:
 
 
 def run_target(spec: DomainSpec, project: DbtProject) -> Path:
-    """Where the domain's dbt runs write: a stable folder in the data folder.
+    """Where the domain's dbt runs write: a stable folder in the data folder, ``dbt/<domain>``.
 
     Stable, so that dbt re-parses only what changed (runs of a domain never overlap: they share
     its pool); in the data folder, so that meshes on other data folders (tests, benchmarks) never
     share one. A new folder starts from the project's parse state.
     """
-    folder = data_dir() / "dbt" / spec.name
-    seed = project_target(project) / PARTIAL_PARSE_FILE
+    folder = dbt_run_dir(spec.name)
+    seed = Path(project.target_path) / PARTIAL_PARSE_FILE
     if not (folder / PARTIAL_PARSE_FILE).exists() and seed.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(seed, folder / f".{PARTIAL_PARSE_FILE}.tmp")
-        os.replace(folder / f".{PARTIAL_PARSE_FILE}.tmp", folder / PARTIAL_PARSE_FILE)
+        with suppress(FileNotFoundError):  # pruned meanwhile: dbt then parses in full
+            shutil.copyfile(seed, folder / f".{PARTIAL_PARSE_FILE}.tmp")
+            os.replace(folder / f".{PARTIAL_PARSE_FILE}.tmp", folder / PARTIAL_PARSE_FILE)
     return folder
 
 

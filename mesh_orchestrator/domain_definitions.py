@@ -6,7 +6,7 @@ import dagster as dg
 
 from mesh_orchestrator import names
 from mesh_orchestrator.automation import automation_sensor
-from mesh_orchestrator.dbt import MeshDbtCliResource, build_dbt_assets, dbt_project
+from mesh_orchestrator.dbt import MeshDbtCliResource, build_dbt_assets, dbt_project, dbt_resource
 from mesh_orchestrator.domain_assets import bronze_asset, landing_asset
 from mesh_orchestrator.environment import ensure_environment
 from mesh_orchestrator.ingestion import ingestion_triggers
@@ -21,7 +21,7 @@ def domain_assets(spec: DomainSpec) -> tuple[list[dg.AssetsDefinition], MeshDbtC
     for feed in spec.feeds:
         assets += [landing_asset(spec, feed), bronze_asset(spec, feed)]
     assets += build_dbt_assets(spec, project)
-    return assets, MeshDbtCliResource(project_dir=project)  # type: ignore[arg-type]  # accepts a DbtProject
+    return assets, dbt_resource(project)
 
 
 def asset_dependencies(assets: list[dg.AssetsDefinition]) -> dict[str, set[str]]:

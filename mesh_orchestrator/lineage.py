@@ -7,6 +7,7 @@ find every asset a breaking change reaches.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from mesh_orchestrator import names
@@ -15,12 +16,10 @@ from mesh_orchestrator.spec import DomainSpec
 
 
 def manifest(spec: DomainSpec) -> dict[str, Any]:
-    """The dbt manifest of the domain's project, parsed first if it does not exist yet."""
-    path = spec.dbt_project / "target" / "manifest.json"
-    if not path.is_file():
-        from mesh_orchestrator.dbt import dbt_project
+    """The dbt manifest of the domain's project as its files are now."""
+    from mesh_orchestrator.dbt import dbt_project
 
-        dbt_project(spec)  # parses the project
+    path = Path(dbt_project(spec).manifest_path)  # parsed first if the project's files are new
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 

@@ -11,18 +11,23 @@ from pathlib import Path
 
 DATA_DIR_ENV = "MESH_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
+#: Where dbt's parsed projects live (default ``<data>/dbt-parse``); tests share one per session.
+DBT_PARSE_DIR_ENV = "MESH_DBT_PARSE_DIR"
 
 #: The repository root: the folder that holds ``workspace.yaml``.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def data_dir() -> Path:
-    """The mesh's data folder, absolute. Relative values are taken from the repository root."""
-    raw = os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+def _absolute(raw: str) -> Path:
     path = Path(raw).expanduser()
     if not path.is_absolute():
         path = REPO_ROOT / path
     return path.resolve()
+
+
+def data_dir() -> Path:
+    """The mesh's data folder, absolute. Relative values are taken from the repository root."""
+    return _absolute(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))
 
 
 def landing_dir(domain: str, feed: str) -> Path:
@@ -43,6 +48,18 @@ def products_dir(domain: str, product: str) -> Path:
 def staging_dir(domain: str, product: str) -> Path:
     """Where hand-offs stage a product before its audit; failed batches stay here."""
     return data_dir() / "staging" / domain / product
+
+
+def dbt_run_dir(domain: str) -> Path:
+    """Where the domain's dbt invocations write (logs, compiled SQL, run results, parse state)."""
+    return data_dir() / "dbt" / domain
+
+
+def dbt_parse_dir() -> Path:
+    """Parsed dbt projects (manifests), ``$MESH_DBT_PARSE_DIR`` or ``<data>/dbt-parse``, beside the
+    run folders: dbt never writes into the repository's ``dbt_projects/``."""
+    raw = os.environ.get(DBT_PARSE_DIR_ENV)
+    return _absolute(raw) if raw else data_dir() / "dbt-parse"
 
 
 def dagster_home() -> Path:

@@ -72,15 +72,15 @@ def generate(
     20,000, employees at 20,000, purchase order lines at about 1,000,000). Scale 2000 is 10
     million sales lines.
     Finance's files are a few dozen rows at any scale; its amounts grow with the others.
-    ``faults`` is the share of rows, 0.0-1.0, that get a faulty line. Existing files with the
-    same names are overwritten; nothing is deleted.
+    ``faults`` is the share of rows, from 0.0 up to 1.0 (excluded), that get a faulty line.
+    Existing files with the same names are overwritten; nothing is deleted.
     """
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not 0.0 <= faults <= 1.0:
-        raise ValueError(f"faults must be a rate between 0.0 and 1.0, got {faults!r}")
+    if not 0.0 <= faults < 1.0:
+        raise ValueError(f"faults must be a rate from 0.0 up to (not including) 1.0, got {faults!r}")
     wanted = list(GENERATORS) if domains is None else list(dict.fromkeys(domains))
     unknown = [d for d in wanted if d not in GENERATORS]
     if unknown:

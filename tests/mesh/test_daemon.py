@@ -8,6 +8,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,18 @@ FAST = {
     "MESH_FILE_SETTLE_SECONDS": "1",
 }
 HEADER = "order_id,line_number,order_date,distributor_id,customer_id,sku,quantity,discount_pct\n"
+#: The hops of a new distributor file to the published balance sheet, each with the assets whose
+#: materialisation shows it passed: a timeout names the first hop not reached since the drop.
+HOPS = (
+    ("landing run", ("sales/landing/distributor_orders",)),
+    ("bronze", ("sales/bronze/distributor_orders",)),
+    ("silver", ("sales/silver/stg_bronze__distributor_orders", "sales/silver/int_order_lines_priced")),
+    ("gold", ("sales/gold/invoices",)),
+    ("hand-off", ("mesh/handoff/sales__invoices",)),
+    ("finance's close", ("finance/silver/stg_ports__sales_invoices", "finance/gold/general_ledger")),
+    ("balance sheet", ("finance/gold/balance_sheet",)),
+    ("balance-sheet hand-off", ("mesh/handoff/finance__balance_sheet",)),
+)
 
 
 class Daemon:
@@ -67,8 +80,14 @@ class Daemon:
         return list(self.instance.get_runs(filters=RunsFilter(created_after=since)))
 
     def wait_for(
-        self, what: str, condition: Callable[[], bool], timeout: float = PROPAGATION_TIMEOUT
+        self,
+        what: str,
+        condition: Callable[[], bool],
+        timeout: float = PROPAGATION_TIMEOUT,
+        since: datetime | None = None,
     ) -> None:
+        """Wait for ``condition``; on a timeout say where the mesh stalled: with ``since`` (the
+        file's drop), the hop the file did not reach and the runs started since."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
@@ -76,12 +95,47 @@ class Daemon:
             if self.process.poll() is not None:
                 break
             time.sleep(2)
+        ended = "" if self.process.poll() is None else f" (the daemon exited {self.process.poll()})"
+        diagnosis = self.path_report(since) if since is not None else self.recent_runs()
+        tail = self.log.read_text()[-3000:]
+        raise AssertionError(
+            f"timed out after {timeout:.0f}s waiting for {what}{ended}\n{diagnosis}\ndaemon log tail:\n{tail}"
+        )
+
+    def recent_runs(self) -> str:
         runs = [
             f"{r.status.value} {sorted(k.to_user_string() for k in r.asset_selection or [])[:3]}"
             for r in self.instance.get_runs(limit=15)
         ]
-        tail = self.log.read_text()[-3000:]
-        raise AssertionError(f"timed out waiting for {what}\nruns: {runs}\ndaemon log tail:\n{tail}")
+        return f"runs: {runs}"
+
+    def path_report(self, since: datetime) -> str:
+        """Per hop of ``HOPS``, each asset's last materialisation relative to ``since`` (and its
+        run); the first hop not reached since; every run started since, with its trigger and
+        status (failed steps' messages included)."""
+        start = since.timestamp()
+        lines = ["path of the new file (last materialisation of each asset, seconds after the drop):"]
+        stalled = None
+        for hop, keys in HOPS:
+            reached = False
+            for key in keys:
+                event = self.instance.get_latest_materialization_event(dg.AssetKey.from_user_string(key))
+                if event is None:
+                    when = "never"
+                else:
+                    reached = reached or event.timestamp >= start
+                    when = f"{event.timestamp - start:+.0f}s run {event.run_id[:8]}"
+                lines.append(f"  {hop:<24}{key:<48}{when}")
+            if not reached and stalled is None:
+                stalled = hop
+        lines.insert(0, f"stalled before: {stalled}" if stalled else "every hop was reached")
+        runs = self.runs_since(since)[::-1]  # oldest first
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.status.value] = counts.get(run.status.value, 0) + 1
+        lines.append(f"runs since the drop: {counts or 'none'}")
+        lines += [f"  {line}" for line in self.describe(runs).splitlines()]
+        return "\n".join(lines)
 
     def describe(self, runs: list[dg.DagsterRun]) -> str:
         """Each run's selection, trigger and the messages of its failed steps."""
@@ -150,6 +204,7 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
     daemon.wait_for(
         "a new version of the finance balance sheet",
         lambda: _port_version(daemon.data, "finance", "balance_sheet") > before,
+        since=started,
     )
     runs = daemon.runs_since(started)
     failed = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
@@ -178,7 +233,7 @@ def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> 
         lines = [json.loads(line) for line in alerts.read_text().splitlines() if line.strip()]
         return any(a["kind"] == "gate_failure" and "sales__invoices" in a["subject"] for a in lines)
 
-    daemon.wait_for("the gate-failure alert", gate_alert)
+    daemon.wait_for("the gate-failure alert", gate_alert, since=started)
     daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
     time.sleep(10)  # several automation ticks after the failure: still no consumer run
     assert _port_version(daemon.data, "sales", "invoices") == invoices_before
@@ -188,3 +243,28 @@ def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> 
         if any(key.path[0] == "finance" for key in r.asset_selection or [])
     ]
     assert finance_runs == []
+
+
+def test_a_timeout_names_the_hop_that_stalled(tmp_path: Path) -> None:
+    """The diagnostics of a timeout, without a daemon: landing ran after the drop, bronze did not."""
+
+    @dg.asset(key=["sales", "landing", "distributor_orders"])
+    def landing() -> None:
+        return None
+
+    waiting = Daemon.__new__(Daemon)  # only what wait_for reads: an instance, a process, a log
+    waiting.log = tmp_path / "daemon.log"
+    waiting.log.write_text("daemon log\n")
+    waiting.process = subprocess.Popen(["true"])
+    waiting.process.wait()
+    with dg.instance_for_test() as instance:
+        waiting.instance = instance
+        dropped = datetime.now(UTC)
+        assert dg.materialize([landing], instance=instance).success
+        with pytest.raises(AssertionError) as timeout:
+            waiting.wait_for("the balance sheet", lambda: False, timeout=0, since=dropped)
+    said = str(timeout.value)
+    assert "stalled before: bronze" in said
+    assert "runs since the drop: {'SUCCESS': 1}" in said
+    assert re.search(r"landing run +sales/landing/distributor_orders +\+\d+s run \w{8}", said)
+    assert re.search(r"balance-sheet hand-off +mesh/handoff/finance__balance_sheet +never", said)

@@ -1,21 +1,25 @@
-"""The dbt project's parse state: re-parsed when stale, replaced whole, one process at a time; each
-data folder's runs work in their own target folder, starting from that state."""
+"""The dbt project's parse state: parsed once per content of the project's files, one process at a
+time, outside the repository; each data folder's runs work in their own target folder, starting
+from that state, and nothing is written into ``dbt_projects/``."""
 
 import dataclasses
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from mesh_orchestrator.dbt import PARTIAL_PARSE_FILE, dbt_project, project_target, run_target
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.dbt import PARTIAL_PARSE_FILE, dbt_project, parse_target, run_target
+from mesh_orchestrator.domain_definitions import domain_assets
+from mesh_orchestrator.generate import generate
+from mesh_orchestrator.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
 from mesh_orchestrator.spec import DomainSpec, load_domain_spec
 
 
 @pytest.fixture
 def inventory(tmp_path: Path, data_dir: Path) -> DomainSpec:
-    """A copy of the inventory dbt project with a stale manifest."""
+    """A copy of the inventory dbt project (and the shared macros), without any parse state."""
     projects = tmp_path / "dbt_projects"
     shutil.copytree(REPO_ROOT / "dbt_projects" / "_shared", projects / "_shared")
     shutil.copytree(
@@ -26,20 +30,50 @@ def inventory(tmp_path: Path, data_dir: Path) -> DomainSpec:
     return dataclasses.replace(load_domain_spec("inventory"), dbt_project=projects / "inventory")
 
 
-def _parse(spec: DomainSpec) -> float:
-    return Path(dbt_project(spec).manifest_path).stat().st_mtime
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def _parse(spec: DomainSpec) -> int:
+    return Path(dbt_project(spec).manifest_path).stat().st_ino
 
 
 def test_parsed_once_by_concurrent_processes_and_run_per_data_folder(
-    inventory: DomainSpec, data_dir: Path
+    inventory: DomainSpec, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(DBT_PARSE_DIR_ENV, str(tmp_path / "parse"))  # a parse of its own, not the session's
     with ProcessPoolExecutor(2) as pool:
         stamps = list(pool.map(_parse, [inventory, inventory]))
     assert stamps[0] == stamps[1], "the second process found the first one's fresh manifest"
     project = dbt_project(inventory)
-    target = project_target(project)
+    target = Path(project.target_path)
+    assert target == parse_target(inventory) and target.parent == tmp_path / "parse"
     assert (target / "manifest.json").is_file() and (target / PARTIAL_PARSE_FILE).is_file()
     assert not list(target.glob("parse-*")), "no scratch folder left behind"
     folder = run_target(inventory, project)
     assert folder == data_dir / "dbt" / "inventory"
     assert (folder / PARTIAL_PARSE_FILE).read_bytes() == (target / PARTIAL_PARSE_FILE).read_bytes()
+
+
+def test_a_parse_is_keyed_by_the_project_files(inventory: DomainSpec) -> None:
+    original = load_domain_spec("inventory")
+    assert parse_target(inventory) == parse_target(original), "an identical copy shares the parse"
+    model = next((inventory.dbt_project / "models" / "gold").glob("*.sql"))
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+    assert parse_target(inventory) != parse_target(original), "an edited project gets its own"
+    assert parse_target(original).parent == dbt_parse_dir()
+
+
+def test_loading_and_running_write_nothing_into_the_project(inventory: DomainSpec, data_dir: Path) -> None:
+    """Regression: the manifest, partial parse, lock and parse scratch folders went to the
+    project's ``target/`` (a folder of the repository)."""
+    projects = inventory.dbt_project.parent
+    before = _files(projects)
+    generate(data_dir, scale=1, seed=5, domains=["inventory"])
+    assets, dbt = domain_assets(inventory)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(assets, instance=instance, resources={"dbt": dbt}, raise_on_error=False)
+    assert result.success
+    assert _files(projects) == before, "nothing new under dbt_projects/"
+    assert not list(projects.glob("*/target")) and not list(projects.glob("*/logs"))
+    assert (data_dir / "dbt" / "inventory" / "run_results.json").is_file(), "runs write to the data folder"
