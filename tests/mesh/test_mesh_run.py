@@ -106,7 +106,10 @@ def test_unknown_port_is_a_clear_error(clean_mesh: tuple[Path, str]) -> None:
     data, _ = clean_mesh
     result = mesh(data, "port", "sales", "nothing", check=False)
     assert result.returncode == 2
-    assert "sales.nothing has no published version" in result.stderr
+    # Not "run `mesh run` first": sales has no such product, and the message lists those it has.
+    assert result.stderr == (
+        "error: sales has no product 'nothing'; its products are invoices, revenue_by_day, receivables\n"
+    )
 
 
 def test_an_unbalanced_manual_journal_stops_finance(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:
