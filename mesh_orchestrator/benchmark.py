@@ -11,12 +11,14 @@ them. Everything happens in a fresh benchmark folder (default ``<data>/benchmark
    ``audit_seconds`` of each hand-off's ``contract_satisfied`` check), and the peak memory:
    ``ru_maxrss`` of the mesh process and of its largest child (dbt), and the resident memory of
    the whole process tree, sampled;
-3. **floor**: another child replays the same SQL on DuckDB alone, without Dagster, dbt or GX, into
+3. **floor**: another child replays the same SQL on DuckDB alone, without running Dagster, dbt or GX, into
    scratch databases under ``floor/``: per domain, in dependency order, landing ingestion and
    bronze (the platform's own functions), every dbt model of the domain as compiled by
    ``dbt compile`` (``CREATE OR REPLACE TABLE|VIEW ... AS``, topological order), every dbt test
    and SQL check of the spec as a query, and each product copied to Parquet as a hand-off stages
-   it. Connections open and close as the mesh's assets do (closing checkpoints, so it is timed).
+   it. Connections open and close as the mesh's assets do (closing checkpoints, so it is timed),
+   and are opened as the mesh opens them: dbt's by dbt-duckdb from the project's profile, with its
+   settings and the functions of its plugins (``mesh_hmac_pad`` for the ``mask_pii`` macro).
    Consumed products are read from the ports the mesh published, so each domain's floor covers
    that domain's SQL only; each product must come out with as many rows as the mesh published.
 
@@ -37,14 +39,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mesh_orchestrator.environment import tool
 from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, data_dir, dbt_parse_dir
+
+if TYPE_CHECKING:
+    import duckdb
 
 MARKER = ".mesh-benchmark"
 RESULT_FILE = "benchmark.json"
@@ -518,6 +523,57 @@ def compile_project(project_dir: Path, target: Path, env: Mapping[str, str]) -> 
     return manifest
 
 
+DbtConnect = Callable[[], AbstractContextManager["duckdb.DuckDBPyConnection"]]
+
+
+def dbt_connector(project_dir: Path, path: Path) -> DbtConnect:
+    """Connections to ``path`` opened as dbt-duckdb opens the project's database for ``dbt run``.
+
+    The project's profile (default target) is rendered by dbt, ``env_var()`` and all, and dbt-duckdb's
+    own code opens each connection from it: the profile's extensions, settings (the memory limit)
+    and plugins, among them ``mesh_orchestrator.dbt_plugin`` with the ``mesh_hmac_pad`` function
+    that the ``mask_pii`` macro calls. Only the file differs: the floor's, whose stem (the database
+    name of the compiled SQL) is the profile's.
+    """
+    import yaml
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments import Environment
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    name = str(project["profile"])
+    set_invocation_context(dict(os.environ))  # what env_var() in the profile reads
+    raw = read_profile(str(project_dir))
+    if name not in raw:
+        raise MeshError(f"{project_dir / 'profiles.yml'} has no profile {name!r} (dbt_project.yml names it)")
+    target, data = Profile.render_profile(raw[name], name, None, ProfileRenderer({}))
+    if data.pop("type", None) != "duckdb":
+        raise MeshError(f"profile {name!r}, target {target!r}: the floor replays DuckDB profiles only")
+    data.pop("threads", None)
+    data = DuckDBCredentials.translate_aliases(data)
+    DuckDBCredentials.validate(data)
+    credentials = replace(DuckDBCredentials.from_dict(data), path=str(path))
+    if Path(credentials.path).stem != path.stem:
+        raise MeshError(f"profile {name!r} names {credentials.path}, the floor expects {path}")
+    plugins = Environment.initialize_plugins(credentials)  # once, as dbt does per process
+
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        con = Environment.initialize_db(credentials, plugins)
+        try:
+            cursor = Environment.initialize_cursor(credentials, con.cursor(), plugins)
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            con.close()
+
+    return connect
+
+
 @contextmanager
 def _timed(phases: dict[str, float], name: str) -> Iterator[None]:
     """Add the wall time of the block to ``phases[name]``."""
@@ -533,7 +589,10 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
 
     Connections follow the mesh's pattern, and their opening and closing (the checkpoint) are
     timed with the work: one per landing and per bronze feed (each is a Dagster asset), one for
-    the dbt models and tests, a read-only one per SQL check and per hand-off. The result is
+    the dbt models and one for the dbt tests, a read-only one per SQL check and per hand-off. They
+    are opened as the mesh opens them: the platform's by :func:`mesh_orchestrator.storage.connect`,
+    dbt's by dbt-duckdb from the project's profile (:func:`dbt_connector`, so the models find the
+    functions of the profile's plugins, such as ``mesh_hmac_pad``). The result is
     checked against the mesh's: bronze must reconcile and each product must have as many rows as
     the version the mesh published.
     """
@@ -545,6 +604,7 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
     from mesh_orchestrator.ports import current_version
     from mesh_orchestrator.spec import load_domain_spec
     from mesh_orchestrator.sql import identifier, literal
+    from mesh_orchestrator.storage import connect as open_database
     from mesh_orchestrator.storage import fetch_one
 
     spec = load_domain_spec(domain)
@@ -567,9 +627,10 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
     phases = result.phases
 
     def connect(read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(path), read_only=read_only)
+        return open_database(path, read_only=read_only)
 
     try:
+        dbt_connect = dbt_connector(spec.dbt_project, path)
         with connect() as con:
             (current,) = fetch_one(con, "SELECT current_database()")
         if current != database:
@@ -584,14 +645,14 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
                 quarantine_reasons(con, feed)
             if not rec.holds:
                 result.mismatches.append(f"bronze.{feed.name} does not reconcile: {rec}")
-        with _timed(phases, "models"), connect() as con:
+        with _timed(phases, "models"), dbt_connect() as con:
             for schema in sorted({n["schema"] for n in models}):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(database, schema)}")
             for node in models:
                 statement = model_statement(node)
                 if statement is not None:
                     con.execute(statement)
-        with _timed(phases, "tests"), connect() as con:
+        with _timed(phases, "tests"), dbt_connect() as con:
             for node in tests:
                 con.execute(dbt_test_statement(node)).fetchall()
         for check in spec.checks:
@@ -643,8 +704,9 @@ def _floor_child(folder: Path, domains: list[str], out: Path) -> int:
         started = time.perf_counter()
         try:
             manifest = compile_project(specs[domain].dbt_project, folder / "floor" / "dbt" / domain, env)
-        except MeshError as exc:
-            measure.skipped[domain] = str(exc)
+        except MeshError as exc:  # the floor cannot replay the domain: it is incomplete
+            measure.domains.append(FloorDomain(domain, error=str(exc)))
+            print(f"[floor] {domain}: failed: {exc}", flush=True)
             continue
         finally:
             measure.compile_seconds += time.perf_counter() - started
@@ -803,7 +865,11 @@ def format_summary(result: BenchmarkResult) -> str:
         lines += [f"    {f[:300]}" for f in mesh.failures[:20]]
         lines += [f"    {d} skipped: {r}" for d, r in mesh.skipped.items()]
     if result.floor is not None and not result.floor.complete:
-        lines.append("  floor: INCOMPLETE (a domain failed or differs from the mesh, above); no ratio")
+        lines.append("  floor: INCOMPLETE, so no ratio:")
+        for d in result.floor.domains:
+            if d.error:
+                lines.append(f"    {d.domain} failed: {d.error[:300]}")
+            lines += [f"    {d.domain} differs from the mesh: {m[:300]}" for m in d.mismatches]
     missing = [d for d, n in result.generated_lines.items() if n == 0]
     if missing:
         lines.append(f"  no landing data generated for: {', '.join(missing)}")

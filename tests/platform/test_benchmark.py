@@ -215,3 +215,85 @@ def test_report_shows_runs_floor_targets_and_what_is_missing() -> None:
     no_floor = _result()
     no_floor.floor = None
     assert "DuckDB-only floor                   skipped" in bm.format_summary(no_floor)
+
+
+# --------------------------------------------------------------------------------------------
+# The floor's connections: what dbt's connections have
+
+
+def _masked_sql(column_sql: str) -> str:
+    """What ``{{ mask_pii(...) }}`` compiles to, from the shared macro itself."""
+    import jinja2
+
+    macro = (REPO_ROOT / "dbt_projects" / "_shared" / "macros" / "mask_pii.sql").read_text()
+    return jinja2.Template(macro + "{{ mask_pii(column) }}").render(column=column_sql).strip()
+
+
+def test_floor_dbt_connections_mask_as_the_mesh_does(data_dir: Path) -> None:
+    import duckdb
+
+    from mesh_orchestrator.masking import domain_key, mask
+
+    path = data_dir / "floor" / "warehouse" / "sales.duckdb"
+    path.parent.mkdir(parents=True)
+    connect = bm.dbt_connector(REPO_ROOT / "dbt_projects" / "sales", path)
+    with connect() as con:
+        digest, database, limit = con.execute(
+            f"SELECT lower(CAST({_masked_sql(repr('C-00042'))} AS VARCHAR)), current_database(), "
+            "current_setting('memory_limit')"
+        ).fetchone()  # type: ignore[misc]
+    assert digest == mask("C-00042", domain_key("sales")), "the sales key, through the dbt plugin"
+    assert database == "sales"
+    with duckdb.connect(config={"memory_limit": "2GB"}) as plain:
+        (profile_limit,) = plain.execute("SELECT current_setting('memory_limit')").fetchone()  # type: ignore[misc]
+    assert limit == profile_limit, "the profile's settings (memory_limit: 2GB) too"
+
+
+def test_floor_of_a_domain_that_masks_completes_and_equals_the_mesh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sales masks customer_id (gold.invoices, gold.receivables) with the mask_pii macro."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from mesh_orchestrator.generate import generate
+    from mesh_orchestrator.ports import current_version, same_data
+
+    folder = tmp_path / "bench"
+    generate(folder, scale=1, seed=7, domains=["inventory", "sales"])
+    monkeypatch.setenv("MESH_DATA_DIR", str(folder))
+    monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
+    env = dict(os.environ)
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+
+    run("mesh_orchestrator.cli", "run", "--domains", "inventory", "sales")
+    out = folder / "floor-result.json"
+    run("mesh_orchestrator.benchmark", "floor", "--folder", str(folder), "--out", str(out), "--domains=sales")
+    floor = bm.FloorMeasure.from_json(json.loads(out.read_text()))
+    (sales,) = floor.domains
+    assert sales.error is None and not sales.mismatches, (sales.error, sales.mismatches)
+    assert floor.complete and sales.models > 0 and sales.model_rows > 0
+    for product in ("invoices", "revenue_by_day", "receivables"):
+        mine = folder / "floor" / "products" / "sales" / f"{product}.parquet"
+        published = current_version("sales", product)
+        assert published is not None and published.rows > 0, f"the mesh published no {product} rows"
+        assert same_data(mine, published.path), f"the floor's {product} differs from the mesh's"
+
+
+def test_a_floor_that_failed_is_named_in_the_summary() -> None:
+    result = _result()
+    assert result.floor is not None
+    result.floor.domains.append(
+        bm.FloorDomain("till", error="CatalogException: Scalar Function with name f does not exist!")
+    )
+    text = bm.format_summary(result)
+    assert result.ratio is None and "mesh/floor      -" in text
+    assert "floor: INCOMPLETE, so no ratio:" in text
+    assert "    till failed: CatalogException: Scalar Function with name f does not exist!" in text
