@@ -23,7 +23,7 @@ import dagster as dg
 
 from mesh_orchestrator import names
 from mesh_orchestrator.contracts import Contract
-from mesh_orchestrator.spec import load_all_specs
+from mesh_orchestrator.spec import load_valid_specs
 
 INTERVAL_ENV = "MESH_AUTOMATION_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
@@ -33,9 +33,14 @@ _MINUTE = timedelta(minutes=1)
 @cache
 def partitioned_keys() -> tuple[dg.AssetKey, ...]:
     """Every time-partitioned asset of the mesh: partitioned feeds' landing and bronze, and the
-    partitioned dbt models (keys of both dbt layers: a key that does not exist is never a dep)."""
+    partitioned dbt models (keys of both dbt layers: a key that does not exist is never a dep).
+
+    Read from every valid spec, so that one condition serves every location. A broken spec of
+    another domain is skipped, never fatal: an asset depends only on its own domain's assets and on
+    hand-offs, so another domain's keys here only ever ignore deps that do not exist.
+    """
     keys = []
-    for spec in load_all_specs().values():
+    for spec in load_valid_specs()[0].values():
         for feed in spec.feeds:
             if feed.partitioned_by is not None:
                 keys += [names.asset_key(spec.name, layer, feed.name) for layer in ("landing", "bronze")]

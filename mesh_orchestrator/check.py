@@ -1,8 +1,10 @@
 """``mesh check``: everything CI verifies on a pull request, in one readable report.
 
-1. contracts and policies: every policy of ``quality/policies.yaml`` over the whole mesh;
+1. contracts and policies: every policy of ``quality/policies.yaml`` over the whole mesh, and the
+   consumption graph (every consumed product exists, no cycle);
 2. code locations: ``dagster definitions validate`` loads every location of ``workspace.yaml``
-   exactly as the webserver and daemon would (each enforces the policies when it loads);
+   exactly as the webserver and daemon would (each domain enforces the policies it can answer alone;
+   the meta-orchestrator leaves out a broken domain's hand-offs and still loads);
 3. contract diff: ``mesh contracts diff`` against the base revision;
 4. the whole mesh on freshly generated sample data in a scratch folder, every asset check included.
 
@@ -46,19 +48,26 @@ class StepReport:
 def check_policies() -> StepReport:
     from mesh_orchestrator.errors import MeshError
     from mesh_orchestrator.policies import Landscape, evaluate, load_policies
+    from mesh_orchestrator.spec import domain_order
 
     try:
         landscape = Landscape.load()
         violations = evaluate(landscape)
     except MeshError as exc:
         return StepReport("contracts and policies", False, "could not evaluate", [str(exc)])
-    errors = [v for v in violations if v.is_error]
-    warnings = len(violations) - len(errors)
+    details = [str(v) for v in violations]
+    errors = len([v for v in violations if v.is_error])
+    warnings = len(violations) - errors
+    try:
+        domain_order(landscape.specs)  # the meta-orchestrator location only leaves such a domain out
+    except MeshError as exc:
+        errors += 1
+        details.insert(0, str(exc))
     summary = (
         f"{len(load_policies())} policies over {len(landscape.specs)} domains and "
-        f"{len(landscape.contracts)} contracts: {len(errors)} error(s), {warnings} warning(s)"
+        f"{len(landscape.contracts)} contracts: {errors} error(s), {warnings} warning(s)"
     )
-    return StepReport("contracts and policies", not errors, summary, [str(v) for v in violations])
+    return StepReport("contracts and policies", not errors, summary, details)
 
 
 def check_locations(env: dict[str, str]) -> StepReport:

@@ -1,10 +1,12 @@
 """Policies as code: the mesh's global governance rules, evaluated over specs, contracts and dbt projects.
 
 ``quality/policies.yaml`` declares each policy (id, name, severity, description); this module holds
-exactly one rule per id. Rules look at a :class:`Landscape` (everything the mesh declares) and
-yield :class:`Violation` objects that say what is wrong and how to fix it. Code locations call
-:func:`enforce` when they load (an error-severity violation stops the load); ``mesh check`` reports
-every violation of the whole mesh.
+exactly one rule per id. Rules look at a :class:`Landscape` and yield :class:`Violation` objects
+that say what is wrong and how to fix it. ``mesh check`` reports every violation of the whole mesh
+(:meth:`Landscape.load`). A domain's code location enforces, when it loads, what it can answer from
+its own spec, dbt project and contracts and the contracts of the products it consumes
+(:meth:`Landscape.for_domain`); the meta-orchestrator location judges every valid domain and leaves
+out the hand-offs of a domain with an error.
 """
 
 from __future__ import annotations
@@ -92,18 +94,35 @@ class Landscape:
 
     @classmethod
     def load(cls, specs: dict[str, DomainSpec] | None = None) -> Landscape:
+        """The whole mesh: every spec (default: all, the first invalid one raises) and its contracts."""
         specs = specs if specs is not None else load_all_specs()
-        contracts: dict[ProductRef, Contract] = {}
-        errors: dict[ProductRef, SpecError] = {}
-        for spec in specs.values():
-            for product in spec.products:
-                ref = ProductRef(spec.name, product)
-                try:
-                    contracts[ref] = load_contract(spec.name, product)
-                except SpecError as exc:
-                    errors[ref] = exc
+        refs = [ProductRef(spec.name, product) for spec in specs.values() for product in spec.products]
+        contracts, errors = _load_contracts(refs)
         files = sorted(CONTRACTS_DIR.glob("*/*.yaml"))
         return cls(specs, contracts, errors, files)
+
+    @classmethod
+    def for_domain(cls, spec: DomainSpec) -> Landscape:
+        """What one domain's code location can judge on its own: its spec and contracts, and the
+        contracts of the products it consumes (for their grants). No other domain's spec is read,
+        and an invalid contract of another domain is recorded, out of this domain's scope."""
+        own = [ProductRef(spec.name, product) for product in spec.products]
+        contracts, errors = _load_contracts([*own, *spec.consumes])
+        files = sorted((CONTRACTS_DIR / spec.name).glob("*.yaml"))
+        return cls({spec.name: spec}, contracts, errors, files)
+
+
+def _load_contracts(
+    refs: Iterable[ProductRef],
+) -> tuple[dict[ProductRef, Contract], dict[ProductRef, SpecError]]:
+    contracts: dict[ProductRef, Contract] = {}
+    errors: dict[ProductRef, SpecError] = {}
+    for ref in refs:
+        try:
+            contracts[ref] = load_contract(ref.domain, ref.product)
+        except SpecError as exc:
+            errors[ref] = exc
+    return contracts, errors
 
 
 Rule = Callable[[Landscape, Policy, set[str]], Iterator[Violation]]
@@ -399,7 +418,7 @@ def _handoffs_are_gated(landscape: Landscape, policy: Policy, scope: set[str]) -
     checks = landscape.handoff_checks
     if checks is None:  # not loaded: judge the hand-offs the meta location would build
         checks = {}
-        for c in landscape.contracts.values():
+        for _spec, c in _products(landscape, scope):
             asset = handoff.build_handoff_asset(c)
             checks[asset.key.to_user_string()] = {spec.name: spec.blocking for spec in asset.check_specs}
     for _spec, c in _products(landscape, scope):

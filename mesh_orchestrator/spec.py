@@ -6,6 +6,7 @@ consumes. Every problem is reported as a :class:`SpecError` naming the file and 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -495,11 +496,35 @@ def discover_domains() -> list[str]:
 
 
 def load_all_specs() -> dict[str, DomainSpec]:
+    """Every domain's spec; the first invalid one raises (tools that need the whole mesh)."""
     return {name: load_domain_spec(name) for name in discover_domains()}
 
 
-def domain_order(specs: dict[str, DomainSpec]) -> list[str]:
-    """Domains in dependency order (providers before consumers); errors on unknown or cyclic refs."""
+def load_valid_specs() -> tuple[dict[str, DomainSpec], dict[str, SpecError]]:
+    """Every domain's spec that is valid, and the error of each one that is not.
+
+    For what must keep working while one domain's ``domain.yaml`` is broken: the meta-orchestrator
+    location leaves that domain out, the other locations never needed it.
+    """
+    specs: dict[str, DomainSpec] = {}
+    errors: dict[str, SpecError] = {}
+    for name in discover_domains():
+        try:
+            specs[name] = load_domain_spec(name)
+        except SpecError as exc:
+            errors[name] = exc
+        except Exception as exc:  # a shape the validator did not foresee: still only this domain's
+            path = DOMAINS_DIR / name / SPEC_FILE
+            errors[name] = SpecError(path, "<file>", f"cannot be validated: {type(exc).__name__}: {exc}")
+    return specs, errors
+
+
+def domain_order(specs: dict[str, DomainSpec], unavailable: Collection[str] = ()) -> list[str]:
+    """Domains in dependency order (providers before consumers); errors on unknown or cyclic refs.
+
+    Products of ``unavailable`` domains (whose spec could not be loaded) are left out of the order
+    instead of being reported as unknown.
+    """
     order: list[str] = []
     state: dict[str, str] = {}
 
@@ -510,6 +535,8 @@ def domain_order(specs: dict[str, DomainSpec]) -> list[str]:
             raise SpecError(specs[name].path, "consumes", f"cyclic dependency {' -> '.join((*chain, name))}")
         state[name] = "visiting"
         for ref in specs[name].consumes:
+            if ref.domain in unavailable and ref.domain not in specs:
+                continue
             if ref.domain not in specs:
                 raise SpecError(specs[name].path, "consumes", f"{ref}: no domain {ref.domain!r}")
             if ref.product not in specs[ref.domain].products:

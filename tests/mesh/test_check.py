@@ -93,5 +93,7 @@ def test_mesh_check_names_each_breach_and_what_to_fix(broken_repo: Path, tmp_pat
         "dbt_projects/inventory/models/gold/_products.yml and "
         "quality/contracts/inventory/item_catalogue.yaml disagree" in report
     )
-    assert "failed to load: hr" in report and "failed to load: mesh_orchestrator" in report
+    # each broken domain stops its own location; the meta-orchestrator loads the others' hand-offs
+    assert "failed to load: hr" in report and "failed to load: finance" in report
+    assert "failed to load: mesh_orchestrator" not in report
     assert report.rstrip().endswith("RESULT: FAIL (contracts and policies, code locations)")

@@ -5,6 +5,7 @@ import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -219,15 +220,33 @@ def test_gov011_a_leftover_contract_is_a_warning(mesh: Landscape, tmp_path: Path
     assert enforce(mesh, "code location sales", domains=["sales"]) == [violation]
 
 
-def test_a_code_location_refuses_to_load_on_a_violation(
+def test_a_domain_location_refuses_to_load_on_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesh_orchestrator import domain_definitions
+
+    sales = domain_definitions.load_domain_spec("sales")
+    landscape = Landscape.for_domain(sales)
+    landscape.contracts[CATALOGUE] = replace(landscape.contracts[CATALOGUE], consumers=())
+    monkeypatch.setattr(Landscape, "for_domain", classmethod(lambda cls, spec: landscape))
+    with pytest.raises(PolicyViolationError, match=r"code location sales: 1 policy violation") as error:
+        domain_definitions.build_domain_definitions("sales")
+    assert "GOV-003" in str(error.value) and "quality/contracts/inventory/item_catalogue.yaml" in str(
+        error.value
+    )
+
+
+def test_the_mesh_location_leaves_out_a_domain_that_breaks_a_policy(
     mesh: Landscape, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mesh_orchestrator import definitions
 
     mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=())
     monkeypatch.setattr(definitions.Landscape, "load", classmethod(lambda cls, specs=None: mesh))
-    with pytest.raises(PolicyViolationError, match=r"code location mesh: 1 policy violation") as error:
-        definitions.build_mesh_definitions()
-    assert "GOV-003" in str(error.value) and "quality/contracts/inventory/item_catalogue.yaml" in str(
-        error.value
-    )
+    defs = definitions.build_mesh_definitions()
+    unavailable = cast(dict[str, list[str]], defs.metadata[definitions.UNAVAILABLE].value)
+    assert list(unavailable) == ["sales"]
+    (problem,) = unavailable["sales"]
+    assert "GOV-003" in problem and "quality/contracts/inventory/item_catalogue.yaml" in problem
+    graph = defs.resolve_asset_graph()
+    handoffs = [k.path[-1] for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    assert "inventory__item_catalogue" in handoffs
+    assert not [name for name in handoffs if name.startswith("sales__")]
