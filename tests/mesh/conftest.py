@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -32,15 +33,26 @@ def mesh(data_dir: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 
 @pytest.fixture(scope="session")
-def clean_mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def clean_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[Path, str]:
     """Sample data (seed 7) after one whole ``mesh run``: the folder and the run's output.
 
-    Shared by the tests of this folder; a test that changes data works on ``copy_data`` of it.
+    Built once per test session and shared by the pytest-xdist workers: the first to need it builds
+    it under a lock, the others wait for it (each used to build its own, ~100 s of CPU apiece). It
+    is read-only: a test that changes data, or runs anything, works on ``copy_data`` of it.
     """
-    data = tmp_path_factory.mktemp("clean") / "data"
-    mesh(data, "generate", "--scale", "1", "--seed", "7")
-    run = mesh(data, "run")
-    return data, run.stdout
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the folder all workers' temporary folders share
+    folder = root / "clean-mesh"
+    folder.mkdir(exist_ok=True)
+    data, output = folder / "data", folder / "run-output.txt"
+    with (folder / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not output.exists():
+            shutil.rmtree(data, ignore_errors=True)
+            mesh(data, "generate", "--scale", "1", "--seed", "7")
+            output.write_text(mesh(data, "run").stdout, encoding="utf-8")
+    return data, output.read_text(encoding="utf-8")
 
 
 def copy_data(data: Path, tmp_path: Path) -> Path:

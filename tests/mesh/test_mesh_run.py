@@ -149,8 +149,8 @@ def test_a_reconciliation_difference_names_provider_period_and_amount(
     assert "sales.invoices revenue 2026-03 (EUR): finance " in out and "difference -" in out
 
 
-def test_rerun_ingests_nothing_new(clean_mesh: tuple[Path, str]) -> None:
-    data, _ = clean_mesh
+def test_rerun_ingests_nothing_new(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:
+    data = _copy(clean_mesh[0], tmp_path)
     with duckdb.connect(str(data / "warehouse" / "sales.duckdb"), read_only=True) as con:
         before = con.execute("SELECT count(*) FROM landing.web_order_events").fetchall()
     out = mesh(data, "run").stdout
