@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED := false
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 install: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --extra dev --compile-bytecode  # imports stay fast where PYTHONDONTWRITEBYTECODE is set
+	$(UV) sync --frozen --extra dev --extra prod --compile-bytecode  # prod: tests/deploy; bytecode: imports stay fast where PYTHONDONTWRITEBYTECODE is set
 
 demo: install           ## generate the sample data and run the whole mesh end to end
 	$(UV) run --frozen mesh demo

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
@@ -46,6 +47,27 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["telemetry"] == {"enabled": False}
     assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_the_production_database_driver_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL dagster-postgres builds from docker/dagster.yaml names a driver the image installs.
+
+    SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3: not installed, and not usable by
+    dagster-postgres 0.29 anyway (its event log's `NOTIFY run_events, $1` is a syntax error under
+    psycopg 3). tests/deploy runs the same file against a real server."""
+    import sqlalchemy
+    from dagster._config import process_config
+    from dagster_postgres import DagsterPostgresStorage
+    from dagster_postgres.utils import pg_url_from_config
+
+    for name in ("DAGSTER_POSTGRES_USER", "DAGSTER_POSTGRES_PASSWORD", "DAGSTER_POSTGRES_DB"):
+        monkeypatch.setenv(name, "dagster")
+    storage = yaml.safe_load((DOCKER / "dagster.yaml").read_text())["storage"]["postgres"]
+    processed = process_config(DagsterPostgresStorage.config_type(), storage)
+    assert processed.success and processed.value is not None, processed.errors
+    url = sqlalchemy.engine.make_url(pg_url_from_config(processed.value))
+    assert url.get_driver_name() == "psycopg2"
+    url.get_dialect().import_dbapi()  # ModuleNotFoundError when the image lacks the driver
 
 
 def _configured_classes(config: object) -> list[tuple[str, str]]:
@@ -89,6 +111,10 @@ def test_image_installs_the_postgres_storage() -> None:
     import tomllib
 
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    assert any(d.startswith("dagster-postgres") for d in project["project"]["optional-dependencies"]["prod"])
+    prod = project["project"]["optional-dependencies"]["prod"]
     assert "--extra prod" in (DOCKER / "Dockerfile").read_text()
-    assert 'name = "dagster-postgres"' in (REPO_ROOT / "uv.lock").read_text()
+    assert any(d.startswith("dagster-postgres") for d in prod)
+    assert any(d.startswith("psycopg2-binary") for d in prod), "the driver docker/dagster.yaml names"
+    lock = (REPO_ROOT / "uv.lock").read_text()
+    assert 'name = "dagster-postgres"' in lock
+    assert 'name = "psycopg2-binary"' in lock
