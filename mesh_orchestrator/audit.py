@@ -2,15 +2,15 @@
 
 GX Core 1.x validates an in-memory pandas batch (its SQL datasource does not work on DuckDB).
 ``great_expectations`` takes seconds to import, so it is imported only when an audit runs.
-The column types are checked against the Arrow schema of the staged Parquet file, which is exact
-for DECIMAL precision and scale where pandas dtypes are not. A product's hand-written extra
+The column types are checked against the Arrow schema of the staged snapshot's Parquet files, which
+is exact for DECIMAL precision and scale where pandas dtypes are not. A product's hand-written extra
 expectations (``quality/expectations``, see ``extra_expectations``) are appended to its suite.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -307,11 +307,16 @@ def _tail_start(table: pa.Table, key: list[str]) -> int:
     return table.num_rows - int(pc.sum(same).as_py() or 0) if same is not None else table.num_rows
 
 
-def _key_aligned_chunks(file: pq.ParquetFile, key: list[str]) -> Iterator[pa.Table]:
+def _batches(files: Sequence[pq.ParquetFile]) -> Iterator[pa.RecordBatch]:
+    for file in files:
+        yield from file.iter_batches(batch_size=CHUNK_ROWS)
+
+
+def _key_aligned_chunks(files: Sequence[pq.ParquetFile], key: list[str]) -> Iterator[pa.Table]:
     """Parts of about ``CHUNK_ROWS`` rows that never split the rows of one key."""
     pending: list[pa.Table] = []
     size = 0
-    for batch in file.iter_batches(batch_size=CHUNK_ROWS):
+    for batch in _batches(files):
         pending.append(pa.Table.from_batches([batch]))
         size += batch.num_rows
         if size < CHUNK_ROWS:
@@ -327,18 +332,26 @@ def _key_aligned_chunks(file: pq.ParquetFile, key: list[str]) -> Iterator[pa.Tab
         yield pa.concat_tables(pending)
 
 
-def audit_staged(path: Path, contract: Contract) -> AuditResult:
-    """Validate a staged Parquet file, written ordered by the primary key, part by part.
+def audit_staged(
+    paths: Sequence[str | Path], contract: Contract, empty: pa.Schema | None = None
+) -> AuditResult:
+    """Validate a staged snapshot, its Parquet files in write order (by the primary key), part by part.
 
-    A big product is read ``CHUNK_ROWS`` rows at a time, never splitting the rows of one key, so
+    ``empty`` is the schema to audit when the snapshot has no data files. A big product is read
+    ``CHUNK_ROWS`` rows at a time, never splitting the rows of one key, so
     key uniqueness in every part means uniqueness in the whole, and memory is bounded by the part,
     not the product. A product with another unique column is audited whole.
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    file = pq.ParquetFile(path)
-    rows = file.metadata.num_rows
+    files = [pq.ParquetFile(path) for path in paths]
+    if not files:  # an empty snapshot: its table's schema, no rows
+        if empty is None:
+            raise ValueError(f"no data files to audit for {contract.id} and no schema given")
+        return audit_table(empty.empty_table(), contract)
+    rows = sum(file.metadata.num_rows for file in files)
+    schema = files[0].schema_arrow
     key = list(contract.primary_key)
     other_unique = any(c.unique and [c.name] != key for c in contract.columns)
     if rows <= CHUNK_ROWS or not key or other_unique or contract.min_rows > CHUNK_ROWS // 2:
-        return audit_table(file.read(), contract)
-    return _audit_parts(_key_aligned_chunks(file, key), contract, file.schema_arrow, rows)
+        return audit_table(pa.concat_tables(file.read() for file in files), contract)
+    return _audit_parts(_key_aligned_chunks(files, key), contract, schema, rows)

@@ -19,7 +19,8 @@ them. Everything happens in a fresh benchmark folder (default ``<data>/benchmark
    it. Connections open and close as the mesh's assets do (closing checkpoints, so it is timed),
    and are opened as the mesh opens them: dbt's by dbt-duckdb from the project's profile, with its
    settings and the functions of its plugins (``mesh_hmac_pad`` for the ``mask_pii`` macro).
-   Consumed products are read from the ports the mesh published, so each domain's floor covers
+   Consumed products are read from the versions the mesh published (the same pinned ``ports``
+   views a consumer's run binds), so each domain's floor covers
    that domain's SQL only; each product must come out with as many rows as the mesh published.
 
 The summary compares the mesh's wall time with the floor (target: at most 1.5 times at scale
@@ -601,6 +602,7 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
     from mesh_orchestrator.bronze import build_bronze, quarantine_reasons
     from mesh_orchestrator.contracts import load_contract
     from mesh_orchestrator.landing import ingest_feed
+    from mesh_orchestrator.port_pins import pin
     from mesh_orchestrator.ports import current_version
     from mesh_orchestrator.spec import load_domain_spec
     from mesh_orchestrator.sql import identifier, literal
@@ -646,6 +648,7 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
             if not rec.holds:
                 result.mismatches.append(f"bronze.{feed.name} does not reconcile: {rec}")
         with _timed(phases, "models"), dbt_connect() as con:
+            pin(con, spec, "benchmark-floor")  # the ports views, as a consumer's run binds them
             for schema in sorted({n["schema"] for n in models}):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(database, schema)}")
             for node in models:

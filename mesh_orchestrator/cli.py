@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +26,17 @@ class MeshArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _timestamp(text: str) -> datetime:
+    """An argparse type: an ISO 8601 date or time; UTC unless it carries an offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time (for example 2026-12-06T18:30:00Z or 2026-12-06)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _whole_number(low: int, high: int, rule: str, what: str = "a whole number") -> Callable[[str], int]:
@@ -194,17 +206,67 @@ def _validate_port(args: argparse.Namespace) -> None:
 
 
 def _port(args: argparse.Namespace) -> int:
-    from mesh_orchestrator.ports import require_current
+    import json
 
-    published = require_current(args.domain, args.product)
-    print(published.path)
-    if args.verbose:
-        print(
-            f"version {published.version}, contract {published.contract_version}, "
-            f"{published.rows:,} rows, published {published.published_at}",
-            file=sys.stderr,
-        )
+    from mesh_orchestrator.catalog import CATALOG_NAME, public_properties
+    from mesh_orchestrator.ports import load_port, select_version, snapshot_files, version_paths
+
+    chosen = select_version(args.domain, args.product, version=args.version, as_of=args.as_of)
+    if args.sql:
+        from mesh_orchestrator.ports import parquet_relation
+
+        print(parquet_relation(version_paths(chosen)))
+        return 0
+    files = snapshot_files(load_port(args.domain, args.product), chosen.snapshot_id)
+    if args.json:
+        described = {
+            "table": chosen.table,
+            "catalog": {"name": CATALOG_NAME, **public_properties()},
+            "snapshot_id": chosen.snapshot_id,
+            "version": chosen.version,
+            "contract_version": chosen.contract_version,
+            "rows": chosen.rows,
+            "files": files,
+            "published_at": chosen.published_at,
+            "run_id": chosen.run_id,
+            "inputs": dict(chosen.inputs),
+        }
+        print(json.dumps(described, indent=2))
+        return 0
+    properties = public_properties()
+    built_from = ", ".join(
+        f"{name} v{pin.get('version')} (snapshot {pin.get('snapshot_id')})"
+        for name, pin in chosen.inputs.items()
+    )
+    lines = [
+        f"table      {chosen.table} in Iceberg catalog {CATALOG_NAME!r} "
+        f"({properties.get('type', '?')}: {properties.get('uri', '')}, "
+        f"warehouse {properties.get('warehouse', '?')})",
+        f"version    {chosen.version} = snapshot {chosen.snapshot_id}, published {chosen.published_at}",
+        f"           contract {chosen.contract_version}, {chosen.rows:,} rows in {len(files)} data file(s), "
+        f"written by run {chosen.run_id}",
+    ]
+    if built_from:
+        lines.append(f"built from {built_from}")
+    at = f"snapshot_id={chosen.snapshot_id}"
+    lines += [
+        "read it",
+        f"  DuckDB     SELECT * FROM <the output of "
+        f"`mesh port {args.domain} {args.product}{_selector(args)} --sql`>"
+        "  (read_parquet of this version's files)",
+        f"  pyiceberg  load_catalog('{CATALOG_NAME}').load_table('{chosen.table}').scan({at}).to_pandas()  "
+        "# or .to_arrow(), .to_polars()",
+        f"  Spark/Trino  attach the same catalog (the properties of `mesh port --json`) and read "
+        f"{chosen.table} (VERSION AS OF {chosen.snapshot_id} for this version)",
+    ]
+    print("\n".join(lines))
     return 0
+
+
+def _selector(args: argparse.Namespace) -> str:
+    if args.version is not None:
+        return f" --version {args.version}"
+    return f" --as-of {args.as_of.isoformat()}" if args.as_of is not None else ""
 
 
 def _contracts_sync_dbt(args: argparse.Namespace) -> int:
@@ -335,10 +397,34 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(func=_benchmark)
 
-    port = sub.add_parser("port", help="print the path of a product's current published version")
+    port = sub.add_parser(
+        "port",
+        help="a product's Iceberg table: its current (or an older) version, snapshot and how to read it",
+    )
     port.add_argument("domain", type=_domain)
     port.add_argument("product")
-    port.add_argument("-v", "--verbose", action="store_true", help="also print version details")
+    when = port.add_mutually_exclusive_group()
+    when.add_argument(
+        "--version",
+        type=_whole_number(1, 10**9, "1 or more", "a version number"),
+        metavar="N",
+        help="version N instead of the current one",
+    )
+    when.add_argument(
+        "--as-of",
+        type=_timestamp,
+        metavar="TIMESTAMP",
+        help="the version that was current at an ISO 8601 time (UTC unless it has an offset)",
+    )
+    shape = port.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--json",
+        action="store_true",
+        help="print table, catalog (secrets left out), snapshot_id, version, contract_version, rows, files",
+    )
+    shape.add_argument(
+        "--sql", action="store_true", help="print a DuckDB table expression over the version's data files"
+    )
     port.set_defaults(func=_port, validate=_validate_port)
 
     contracts = sub.add_parser("contracts", help="work with the data contracts")

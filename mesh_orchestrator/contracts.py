@@ -59,8 +59,8 @@ class Consumer:
 
 @dataclass(frozen=True)
 class OutputPort:
-    location: str
-    format: str = "parquet"
+    location: str  # the Iceberg table, <domain>.<product>
+    format: str = "iceberg"
 
 
 @dataclass(frozen=True)

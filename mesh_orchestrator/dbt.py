@@ -30,12 +30,16 @@ from packaging.version import Version
 
 from mesh_orchestrator import names
 from mesh_orchestrator.automation import gated_eager, with_target
-from mesh_orchestrator.contracts import contract_path
+from mesh_orchestrator.contracts import Contract, contract_path, load_contract
 from mesh_orchestrator.environment import ensure_environment, tool
 from mesh_orchestrator.errors import SpecError
 from mesh_orchestrator.partitions import PartitionSpec, partitions_def, run_range
 from mesh_orchestrator.paths import dbt_parse_dir, dbt_run_dir
+from mesh_orchestrator.port_pins import inputs_of, pin
+from mesh_orchestrator.ports import STAGING, stage
 from mesh_orchestrator.spec import DomainSpec
+from mesh_orchestrator.sql import identifier
+from mesh_orchestrator.storage import domain_db
 
 BRONZE_SOURCE = "bronze"
 PORTS_SOURCE = "ports"
@@ -320,10 +324,76 @@ def _dbt_multi_asset(
                 PARTITION_START_ENV: window.start.isoformat(),
                 PARTITION_END_ENV: window.end.isoformat(),
             }
+        with domain_db(spec.name) as con:  # consumed products: one pinned snapshot for the whole run
+            pins = pin(con, spec, context.run_id)
+        pinned = {"input_snapshots": dg.MetadataValue.json(pins)} if pins else {}
+        products = _product_outputs(spec)
+        # A product's materialisation waits for its staging (dbt holds the database until it ends),
+        # and its checks wait with it: a check recorded before its materialisation would look stale.
+        held: dict[dg.AssetKey, list[Any]] = {}
         with partition_environment(bounds):
-            yield from dbt.cli(["build"], context=context, target_path=run_target(spec, project)).stream()
+            try:
+                for event in dbt.cli(
+                    ["build"], context=context, target_path=run_target(spec, project)
+                ).stream():
+                    key = _asset_key_of(context, event)
+                    if key in products:
+                        held.setdefault(key, []).append(event)
+                        continue
+                    if isinstance(event, dg.Output):
+                        event = event.with_metadata({**event.metadata, **pinned})
+                    yield event
+            except BaseException:
+                for events in held.values():  # materialised, but a failed build stages nothing
+                    yield from events
+                raise
+        for key, events in held.items():
+            staged = stage_product(context, products[key], pins) if _materialised(events) else {}
+            for event in events:
+                if isinstance(event, dg.Output):
+                    event = event.with_metadata({**event.metadata, **pinned, **staged})
+                yield event
 
     return _dbt
+
+
+def _asset_key_of(context: dg.AssetExecutionContext, event: Any) -> dg.AssetKey | None:
+    """The asset a dbt event is about: a model's output, or the check of a model's test."""
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name)
+    key = getattr(event, "asset_key", None)
+    return key if isinstance(key, dg.AssetKey) else None
+
+
+def _materialised(events: list[Any]) -> bool:
+    return any(isinstance(event, dg.Output) for event in events)
+
+
+def _product_outputs(spec: DomainSpec) -> dict[dg.AssetKey, Contract]:
+    """The domain's products by the key of their gold model."""
+    contracts = [load_contract(spec.name, product) for product in spec.products]
+    return {names.asset_key(spec.name, "gold", c.model): c for c in contracts}
+
+
+def stage_product(
+    context: dg.AssetExecutionContext, contract: Contract, pins: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write of write-audit-publish: the gold table becomes a snapshot on the staging branch of the
+    product's Iceberg table, in the provider's own run; its hand-off audits and publishes it."""
+    consumed = [i.name for i in contract.inputs if i.kind == "product"]
+    with domain_db(contract.domain, read_only=True) as con:
+        relation = f"gold.{identifier(contract.model, 'contract model')}"
+        staged = stage(contract, con, relation, context.run_id, inputs_of(pins, consumed))
+    what = "unchanged, staging points at main" if staged.unchanged else f"version {staged.version} staged"
+    context.log.info(
+        f"{contract.id}: {what} ({staged.rows:,} rows, snapshot {staged.snapshot_id} on {STAGING!r})"
+    )
+    return {
+        "iceberg_table": contract.id,
+        "staged_snapshot_id": str(staged.snapshot_id),
+        "staged_version": staged.version,
+        "staged_unchanged": staged.unchanged,
+    }
 
 
 def _descendants(manifest: Mapping[str, Any], models: Sequence[str], package: str) -> set[str]:

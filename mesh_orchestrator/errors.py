@@ -34,7 +34,7 @@ class IdentifierError(MeshError):
 class AuditFailedError(MeshError):
     """A hand-off's Great Expectations audit failed; nothing was published."""
 
-    def __init__(self, product_id: str, failures: list[str], staged_at: Path) -> None:
+    def __init__(self, product_id: str, failures: list[str], staged_at: Path | str) -> None:
         self.product_id = product_id
         self.failures = failures
         self.staged_at = staged_at
@@ -48,7 +48,9 @@ class AuditFailedError(MeshError):
 class PersonalDataFoundError(MeshError):
     """A hand-off's personal-data scan matched columns not classified pii; nothing was published."""
 
-    def __init__(self, product_id: str, findings: list[str], contract: Path | str, staged_at: Path) -> None:
+    def __init__(
+        self, product_id: str, findings: list[str], contract: Path | str, staged_at: Path | str
+    ) -> None:
         self.product_id = product_id
         self.findings = findings
         self.staged_at = staged_at
@@ -64,9 +66,10 @@ class PersonalDataFoundError(MeshError):
 class PortNotPublishedError(MeshError):
     """A product's output port has no published version yet."""
 
-    def __init__(self, domain: str, product: str, port: Path) -> None:
+    def __init__(self, domain: str, product: str, port: Path | str) -> None:
         super().__init__(
-            f"{domain}.{product} has no published version at {port}; run `mesh run` "
+            f"{domain}.{product} has no published version (Iceberg table {port} of catalog mesh); "
+            "run `mesh run` "
             "(or materialise its hand-off asset) first"
         )
 

@@ -1,16 +1,20 @@
-"""Hand-off assets: write-audit-publish of one data product from its provider to its output port.
+"""Hand-off assets: the audit and publish of write-audit-publish, for one data product.
 
-1. write: the provider's gold table is copied to a staging Parquet file;
-2. scan: text columns not classified pii are searched for personal data (``pii_scan``);
-3. audit: the contract's Great Expectations suite runs on the staged batch;
-4. publish: only if the scan found nothing and every expectation passed, the batch becomes the
-   port's next version, atomically.
+The provider's own run wrote its gold table as a snapshot on the staging branch of the product's
+Iceberg table (``ports.stage``). The hand-off, in the meta-orchestrator's location, never opens the
+provider's database: it reads exactly that snapshot's data files from the warehouse and
+
+1. scans text columns not classified pii for personal data (``pii_scan``);
+2. audits the batch with the contract's Great Expectations suite;
+3. publishes, only if both passed: ``main`` is fast-forwarded to the audited snapshot in one
+   catalog commit, and snapshots past the contract's retention expire with their files.
 
 Both checks are blocking and both always run, so one run reports every problem of a batch. A failure
-publishes nothing (consumers keep reading the previous version), keeps the staged batch for
-inspection, records the failed check(s) (``no_personal_data`` with the columns, patterns, hit counts
-and masked samples; ``contract_satisfied`` with the failing expectations and a sample of bad rows),
-and fails the run with a message naming the product and what to fix.
+publishes nothing (``main`` does not move, consumers keep reading the previous version), keeps the
+snapshot on the staging branch for inspection (the checks' metadata name branch and snapshot),
+records the failed check(s) (``no_personal_data`` with the columns, patterns, hit counts and masked
+samples; ``contract_satisfied`` with the failing expectations and a sample of bad rows), and fails
+the run with a message naming the product and what to fix.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the `context` annotation at definition time.
@@ -27,12 +31,18 @@ from mesh_orchestrator.audit import AuditResult, audit_staged
 from mesh_orchestrator.automation import freshness_policy, gated_eager
 from mesh_orchestrator.contracts import Contract
 from mesh_orchestrator.errors import AuditFailedError, MeshError, PersonalDataFoundError
-from mesh_orchestrator.paths import REPO_ROOT, products_dir
+from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.pii_scan import ScanResult, scan_staged
-from mesh_orchestrator.ports import current_path, publish, stage_path
-from mesh_orchestrator.retries import retry_when_locked
-from mesh_orchestrator.sql import identifier, literal
-from mesh_orchestrator.storage import domain_db
+from mesh_orchestrator.ports import (
+    STAGING,
+    catalog,
+    expire,
+    load_port,
+    local_paths,
+    publish,
+    snapshot_files,
+    staged_snapshot,
+)
 
 CONTRACT_SATISFIED = "contract_satisfied"
 NO_PERSONAL_DATA = "no_personal_data"
@@ -57,24 +67,15 @@ def contract_schema(contract: Contract) -> dg.TableSchema:
     )
 
 
-def stage_product(contract: Contract, run_id: str) -> Any:
-    """Copy the provider's gold table to a staging file, ordered by the primary key.
-
-    The order makes versions reproducible, so an unchanged product is recognised and not republished.
-    """
-    staged = stage_path(contract.domain, contract.product, run_id)
-    model = identifier(contract.model, "contract model")
-    keys = [identifier(k, "primary key") for k in contract.primary_key] or ["ALL"]
-    with domain_db(contract.domain, read_only=True) as con:
-        con.execute(
-            f"COPY (SELECT * FROM gold.{model} ORDER BY {', '.join(keys)}) "
-            f"TO {literal(str(staged))} (FORMAT parquet)"
-        )
-    return staged
+class NothingStagedError(MeshError):
+    """A hand-off ran before its provider's run staged a batch."""
 
 
 def check_result(
-    key: dg.AssetKey, result: AuditResult, audit_seconds: float | None = None
+    key: dg.AssetKey,
+    result: AuditResult,
+    audit_seconds: float | None = None,
+    where: dict[str, str] | None = None,
 ) -> dg.AssetCheckResult:
     """The ``contract_satisfied`` verdict; ``audit_seconds`` is the wall time of the audit (the
     first audit in a process includes importing Great Expectations), summed by ``mesh benchmark``."""
@@ -86,6 +87,7 @@ def check_result(
         "expectations_evaluated": len(result.outcomes),
         "expectations_failed": len(result.failures()),
         "expectations": dg.MetadataValue.json(expectations),
+        **(where or {}),
     }
     if audit_seconds is not None:
         metadata[AUDIT_SECONDS] = round(audit_seconds, 3)
@@ -101,7 +103,9 @@ def check_result(
     )
 
 
-def scan_check_result(key: dg.AssetKey, result: ScanResult, scan_seconds: float) -> dg.AssetCheckResult:
+def scan_check_result(
+    key: dg.AssetKey, result: ScanResult, scan_seconds: float, where: dict[str, str] | None = None
+) -> dg.AssetCheckResult:
     """The ``no_personal_data`` verdict; findings carry masked samples only."""
     findings = {
         f"{f.column}: {f.pattern}": {"rows": f.rows, "samples": list(f.samples)} for f in result.hits()
@@ -118,6 +122,7 @@ def scan_check_result(key: dg.AssetKey, result: ScanResult, scan_seconds: float)
             "patterns": dg.MetadataValue.json(list(result.patterns)),
             "findings": dg.MetadataValue.json(findings),
             SCAN_SECONDS: round(scan_seconds, 3),
+            **(where or {}),
         },
         description=None if result.success else "; ".join(result.failures()),
     )
@@ -147,7 +152,7 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
             **names.tags(contract.domain, names.HANDOFF, contract.product),
             **{tag: "" for tag in contract.tags},
         },
-        kinds={"parquet", "great_expectations"},
+        kinds={"iceberg", "great_expectations"},
         pool=names.pool(contract.domain),
         code_version=contract.version,
         description=f"{contract.description} Published port of {contract.id} (consumers: {consumers}).",
@@ -158,7 +163,7 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
             "sla_freshness": str(contract.sla.freshness or "none"),
             "sla_retention": str(contract.sla.retention or "none"),
             "inputs": ", ".join(f"{i.kind} {i.name}" for i in contract.inputs),
-            "port": dg.MetadataValue.path(str(current_path(contract.domain, contract.product))),
+            "port": f"{contract.domain}.{contract.product}",
             "primary_key": ", ".join(contract.primary_key),
             "dagster/column_schema": contract_schema(contract),
         },
@@ -179,21 +184,29 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
         ],
     )
     def _handoff(context: dg.AssetExecutionContext) -> Iterator[Any]:
-        with retry_when_locked():
-            staged = stage_product(contract, context.run_id)
+        table = load_port(contract.domain, contract.product, catalog())
+        staged = staged_snapshot(table)
+        if staged is None:
+            raise NothingStagedError(
+                f"{contract.id}: its Iceberg table has no staged batch (branch {STAGING!r}); "
+                f"materialise {gold.to_user_string()} first, it stages the product"
+            )
+        where = {"table": contract.id, "branch": STAGING, "snapshot_id": str(staged.snapshot_id)}
+        place = f"branch {STAGING!r} of Iceberg table {contract.id}, snapshot {staged.snapshot_id}"
+        paths = local_paths(table, snapshot_files(table, staged.snapshot_id))
         started = time.perf_counter()
-        scan = scan_staged(staged, contract)
-        scanned = scan_check_result(key, scan, time.perf_counter() - started)
+        scan = scan_staged(paths, contract)
+        scanned = scan_check_result(key, scan, time.perf_counter() - started, where)
         started = time.perf_counter()
-        result = audit_staged(staged, contract)
-        check = check_result(key, result, time.perf_counter() - started)
+        result = audit_staged(paths, contract, empty=table.schema().as_arrow())
+        check = check_result(key, result, time.perf_counter() - started, where)
         errors: list[MeshError] = []
-        metadata: dict[str, Any] = {"staged_batch": dg.MetadataValue.path(str(staged))}
+        metadata: dict[str, Any] = {"staged_batch": place, **where}
         if not scan.success:
-            errors.append(PersonalDataFoundError(contract.id, scan.failures(), _shown(contract.path), staged))
+            errors.append(PersonalDataFoundError(contract.id, scan.failures(), _shown(contract.path), place))
             metadata["personal_data"] = dg.MetadataValue.json(scan.failures())
         if not result.success:
-            errors.append(AuditFailedError(contract.id, result.failures(), staged))
+            errors.append(AuditFailedError(contract.id, result.failures(), place))
             metadata["failing_expectations"] = dg.MetadataValue.json(result.failures())
         if errors:
             for error in errors:
@@ -201,16 +214,26 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
             yield scanned
             yield check
             raise dg.Failure(description="\n".join(map(str, errors)), metadata=metadata, allow_retries=False)
-        published = publish(contract.domain, contract.product, staged, contract.version)
-        staged.unlink()
-        context.log.info(f"published {contract.id} version {published.version} ({published.rows:,} rows)")
+        published, moved = publish(table, staged.snapshot_id)
+        expired = expire(table, contract.sla.retention)
+        if moved:
+            context.log.info(f"published {contract.id} version {published.version} ({published.rows:,} rows)")
+        else:
+            context.log.info(f"{contract.id} unchanged: version {published.version} stays current")
+        if expired:
+            context.log.info(f"{contract.id}: {len(expired)} snapshot(s) past sla.retention expired")
         yield dg.MaterializeResult(
             metadata={
                 "version": published.version,
-                "path": dg.MetadataValue.path(str(published.path)),
+                "table": published.table,
+                "snapshot_id": str(published.snapshot_id),
+                "published": moved,
                 "dagster/row_count": published.rows,
                 "published_at": published.published_at,
-                "port": dg.MetadataValue.path(str(products_dir(contract.domain, contract.product))),
+                "contract_version": published.contract_version,
+                "written_by_run": published.run_id,
+                "inputs": dg.MetadataValue.json(dict(published.inputs)),
+                "port": published.table,
             },
             check_results=[scanned, check],
         )

@@ -12,8 +12,7 @@ from decimal import Decimal
 
 import duckdb
 
-from mesh_orchestrator.ports import current_version
-from mesh_orchestrator.sql import literal
+from mesh_orchestrator.ports import current_version, parquet_relation, version_paths
 
 PROVIDER = ("finance", "balance_sheet")
 
@@ -48,6 +47,9 @@ def balance_sheet_headline() -> BalanceSheetHeadline | None:
     published = current_version(*PROVIDER)
     if published is None:
         return None
+    paths = version_paths(published)
+    if not paths:
+        return None
     rows = (
         duckdb.connect()
         .execute(
@@ -55,7 +57,7 @@ def balance_sheet_headline() -> BalanceSheetHeadline | None:
             "coalesce(sum(balance) FILTER (WHERE section = 'assets'), 0), "
             "coalesce(sum(balance) FILTER (WHERE section = 'liabilities'), 0), "
             "coalesce(sum(balance) FILTER (WHERE section = 'equity'), 0) "
-            f"FROM read_parquet({literal(str(published.path))}) WHERE scope = 'company'"
+            f"FROM {parquet_relation(paths)} WHERE scope = 'company'"
         )
         .fetchall()
     )

@@ -40,16 +40,6 @@ def warehouse_path(domain: str) -> Path:
     return data_dir() / "warehouse" / f"{domain}.duckdb"
 
 
-def products_dir(domain: str, product: str) -> Path:
-    """The output port of a data product: published versions and the ``current`` pointer."""
-    return data_dir() / "products" / domain / product
-
-
-def staging_dir(domain: str, product: str) -> Path:
-    """Where hand-offs stage a product before its audit; failed batches stay here."""
-    return data_dir() / "staging" / domain / product
-
-
 def dbt_run_dir(domain: str) -> Path:
     """Where the domain's dbt invocations write (logs, compiled SQL, run results, parse state)."""
     return data_dir() / "dbt" / domain

@@ -11,6 +11,7 @@ are read only for what was found, and masked: the report says where personal dat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,15 +160,19 @@ def _samples(con: duckdb.DuckDBPyConnection, source: str, column: str, regex: st
     return tuple(dict.fromkeys(mask(value) for (value,) in matched))[:SAMPLES]
 
 
-def scan_staged(path: Path, contract: Contract, patterns: tuple[PiiPattern, ...] | None = None) -> ScanResult:
-    """Search the staged file's text columns not classified pii for every personal-data pattern.
+def scan_staged(
+    paths: Sequence[str | Path], contract: Contract, patterns: tuple[PiiPattern, ...] | None = None
+) -> ScanResult:
+    """Search the staged snapshot's text columns not classified pii for every personal-data pattern.
 
-    The columns come from the file, not the contract, so a column the contract does not declare is
+    The columns come from the files, not the contract, so a column the contract does not declare is
     scanned too (the audit rejects it afterwards).
     """
     patterns = load_patterns() if patterns is None else patterns
     pii = {c.name for c in contract.columns if c.classification == "pii"}
-    source = f"read_parquet({literal(str(path))})"
+    if not paths:  # an empty snapshot: no rows, nothing to find
+        return ScanResult(contract.id, 0, (), (), tuple(p.id for p in patterns), ())
+    source = f"read_parquet([{', '.join(literal(str(p)) for p in paths)}])"
     with in_memory() as con:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         text = [str(name) for name, kind, *_ in described if kind == "VARCHAR"]

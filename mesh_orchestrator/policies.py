@@ -38,7 +38,7 @@ MONEY_NAME = re.compile(
 )
 #: Direct reads of files or databases in dbt SQL: other domains are read through ports only (GOV-004).
 DIRECT_READ = re.compile(
-    r"\b(read_parquet|read_csv(_auto)?|read_json(_auto)?|parquet_scan|attach)\s*\(|\battach\s+'|\.duckdb\b",
+    r"\b(read_parquet|read_csv(_auto)?|read_json(_auto)?|parquet_scan|iceberg_scan|attach)\s*\(|\battach\s+'|\.duckdb\b",
     re.IGNORECASE,
 )
 
@@ -226,15 +226,16 @@ def _product_has_valid_contract(landscape: Landscape, policy: Policy, scope: set
 @rule("GOV-002")
 def _contract_is_complete(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
     for _spec, c in _products(landscape, scope):
-        port = f"products/{c.domain}/{c.product}/current.parquet"
+        port = f"{c.domain}.{c.product}"
         problems = []
         if not c.purpose.strip():
             problems.append("add `purpose:` (why the product exists, for whom)")
         if c.output_port is None:
-            problems.append(f"add `output_port: {{location: {port}, format: parquet}}`")
-        elif c.output_port.location != port:
+            problems.append(f"add `output_port: {{location: {port}, format: iceberg}}`")
+        elif c.output_port.location != port or c.output_port.format != "iceberg":
             problems.append(
-                f"output_port.location is {c.output_port.location!r}; the mesh publishes to {port}"
+                f"output_port is {{location: {c.output_port.location}, format: {c.output_port.format}}}; "
+                f"the mesh publishes to Iceberg table {port}: write {{location: {port}, format: iceberg}}"
             )
         if c.sla.freshness is None or c.sla.retention is None:
             problems.append("add `sla: {freshness: <e.g. 26h>, retention: <e.g. 400d>}`")
@@ -272,19 +273,19 @@ def _consume_only_granted(landscape: Landscape, policy: Policy, scope: set[str])
             )
 
 
-def _dbt_sources(spec: DomainSpec) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+def _dbt_sources(spec: DomainSpec) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
     for path in sorted((spec.dbt_project / "models").rglob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for source in data.get("sources") or []:
             for table in source.get("tables") or []:
-                yield path, str(source.get("name")), table
+                yield path, source, table
 
 
 @rule("GOV-004")
 def _consume_only_through_ports(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
     for spec in (s for s in landscape.specs.values() if s.name in scope):
         for path, source, table in _dbt_sources(spec):
-            if source != "ports":
+            if source.get("name") != "ports":
                 continue
             name = str(table.get("name"))
             try:
@@ -303,16 +304,22 @@ def _consume_only_through_ports(landscape: Landscape, policy: Policy, scope: set
                     f"reads {ref} but {spec.path.name} does not declare it under consumes",
                     path,
                 )
-            location = str(
-                (table.get("meta") or table.get("config", {}).get("meta") or {}).get("external_location", "")
-            )
-            if f"/products/{domain}/{product}/current.parquet" not in location:
+            meta = table.get("meta") or (table.get("config") or {}).get("meta") or {}
+            rebound = [
+                k
+                for k in ("external_location", "identifier", "schema", "database")
+                if k in meta or k in table
+            ]
+            if source.get("schema") != "ports" or source.get("database") or rebound:
                 yield Violation(
                     policy,
                     spec.name,
                     f"ports.{name}",
-                    f"external_location must read the published port "
-                    f"{{{{ env_var('MESH_DATA_DIR') }}}}/products/{domain}/{product}/current.parquet",
+                    "the `ports` source reads schema `ports` as it is "
+                    "(`schema: ports`, no external_location, "
+                    f"identifier, schema or database of its own): the platform binds ports.{name} to the "
+                    f"snapshot of Iceberg table {ref} pinned when the run starts"
+                    + (f" (found {', '.join(rebound)})" if rebound else ""),
                     path,
                 )
         for folder in ("models", "tests", "macros", "snapshots"):

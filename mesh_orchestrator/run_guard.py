@@ -11,10 +11,10 @@ Holding the data folder's lock is also what makes crash recovery sound: every ru
 lock, an unfinished run tagged as started under the lock of the same folder has lost its process.
 Before running anything, ``recover_dead_runs`` marks such runs failed, frees the concurrency-pool
 slots they held (one writer per domain: a dead run's slot would otherwise stop every later run of
-that domain forever) and removes their staged batches. A run started anywhere else (the daemon,
+that domain forever). A batch a dead run staged is only a snapshot on its table's staging branch,
+never published: the next write of that product replaces it. A run started anywhere else (the daemon,
 the UI, ``mesh run`` on another folder sharing the instance) is failed only if it names this host
-and its process no longer exists. A publish cut short is undone by the next publish of that
-product (``ports.publish``).
+and its process no longer exists. A publish is one catalog commit: it happened or it did not.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from mesh_orchestrator import names
 from mesh_orchestrator.errors import DataFolderBusyError
-from mesh_orchestrator.paths import dagster_home, data_dir, staging_dir
+from mesh_orchestrator.paths import dagster_home, data_dir
 
 Log = Callable[[str], None]
 
@@ -227,15 +226,6 @@ def _slots_by_run(instance: dg.DagsterInstance) -> dict[str, set[str]]:
     return held
 
 
-def _staged_batches(run: dg.DagsterRun) -> list[Path]:
-    """The batches a dead hand-off run staged (``ports.stage_path``); audited or not, never published."""
-    domain = run.job_name.removeprefix(names.handoff_job_name(""))
-    if run.job_name != names.handoff_job_name(domain):
-        return []
-    folder = staging_dir(domain, "_").parent
-    return sorted(folder.glob(f"*/{run.run_id}.parquet")) if folder.is_dir() else []
-
-
 def recover_dead_runs(instance: dg.DagsterInstance, log: Log = print) -> Recovery:
     """Mark failed the unfinished runs whose process is gone and free their pool slots.
 
@@ -263,9 +253,6 @@ def recover_dead_runs(instance: dg.DagsterInstance, log: Log = print) -> Recover
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             recovery.freed[run.run_id] = pools
             done += [f"freed pool slot {pool}" for pool in pools]
-        for batch in _staged_batches(run):
-            batch.unlink(missing_ok=True)
-            done.append(f"removed its unpublished staged batch {batch}")
         recovery.lines.append("; ".join(done))
     for run_id, held in sorted(slots.items()):
         record = instance.get_run_by_id(run_id)

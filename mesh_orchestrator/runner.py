@@ -33,9 +33,9 @@ from mesh_orchestrator.partitions import (
     full_range_tags,
     range_tags,
 )
-from mesh_orchestrator.ports import current_version
+from mesh_orchestrator.ports import current_version, refuse_legacy_layout
 from mesh_orchestrator.run_guard import owner_tags
-from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs
+from mesh_orchestrator.spec import DomainSpec, ProductRef, domain_order, load_all_specs, load_valid_specs
 
 Log = Callable[[str], None]
 
@@ -168,11 +168,12 @@ def data_horizon() -> date | None:
     """The last day any partitioned feed of the mesh has a file for; None without any.
 
     ``mesh run`` covers partitions up to that day (its month, for monthly ones): later partitions
-    hold nothing yet and are left to the schedules, which close each day as it ends.
+    hold nothing yet and are left to the schedules, which close each day as it ends. A domain whose
+    spec is broken does not count (it cannot run), so the others still can.
     """
     days = [
         day
-        for spec in load_all_specs().values()
+        for spec in load_valid_specs()[0].values()
         for feed in spec.feeds
         if feed.partitioned_by is not None
         for file in landing_files(spec, feed)
@@ -237,6 +238,7 @@ def run_partitions(
 ) -> MeshRunSummary:
     """``mesh backfill``: one run of the domain's job over partitions ``first..last`` (default: all),
     then its hand-offs, so that its products publish what the backfill rebuilt."""
+    refuse_legacy_layout()
     job = _location_definitions(domain).resolve_job_def(names.domain_job_name(domain))
     if job.partitions_def is None:
         raise MeshError(f"{domain} has no partitioned assets; `mesh run --domains {domain}` runs it whole")
@@ -264,6 +266,7 @@ def run_partitions(
 def run_mesh(
     instance: dg.DagsterInstance, log: Log = print, domains: list[str] | None = None
 ) -> MeshRunSummary:
+    refuse_legacy_layout()  # ports of the layout before Iceberg: say what to do before running anything
     specs = load_all_specs()
     order = [d for d in domain_order(specs) if domains is None or d in domains]
     summary = MeshRunSummary()

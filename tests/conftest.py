@@ -23,6 +23,15 @@ for key, value in {
 }.items():
     os.environ.setdefault(key, value)
 
+# The embedded Iceberg catalog in each test's data folder, whatever the developer's own pyiceberg
+# configuration says: pyiceberg reads the first .pyiceberg.yaml it finds, $PYICEBERG_HOME first.
+for key in [k for k in os.environ if k.startswith("PYICEBERG_CATALOG__")]:
+    del os.environ[key]
+_ICEBERG_HOME = Path(tempfile.gettempdir()) / f"mesh-pyiceberg-home-{os.getuid()}"
+_ICEBERG_HOME.mkdir(exist_ok=True)
+(_ICEBERG_HOME / ".pyiceberg.yaml").write_text("catalog:\n  unused:\n    type: in-memory\n", encoding="utf-8")
+os.environ["PYICEBERG_HOME"] = str(_ICEBERG_HOME)
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -30,6 +35,16 @@ def mesh(data_dir: Path, *args: str, check: bool = True) -> subprocess.Completed
             f"mesh {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def port(data_dir: Path, domain: str, product: str, *flags: str) -> dict[str, Any]:
+    """``mesh port <domain> <product> --json``: table, snapshot, version, rows, files."""
+    return dict(json.loads(mesh(data_dir, "port", domain, product, "--json", *flags).stdout))
+
+
+def port_sql(data_dir: Path, domain: str, product: str, *flags: str) -> str:
+    """``mesh port <domain> <product> --sql``: a DuckDB table expression over the version's files."""
+    return mesh(data_dir, "port", domain, product, "--sql", *flags).stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +71,35 @@ def clean_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tupl
 
 
 def copy_data(data: Path, tmp_path: Path) -> Path:
+    """A copy of a data folder whose Iceberg tables write into the copy.
+
+    Iceberg records absolute locations, so the copied catalog is re-pointed: each table gets a new
+    metadata file whose ``location`` is in the copy. Its existing snapshots still name the original's
+    data files, which are immutable and only read.
+    """
     copy = tmp_path / "data"
     shutil.copytree(data, copy)
+    _repoint_catalog(data, copy)
     return copy
+
+
+def _repoint_catalog(original: Path, copy: Path) -> None:
+    catalog = copy / "catalog.db"
+    if not catalog.exists():
+        return
+    with sqlite3.connect(catalog) as db:
+        tables = db.execute(
+            "SELECT table_namespace, table_name, metadata_location FROM iceberg_tables"
+        ).fetchall()
+        for namespace, name, location in tables:
+            source = copy / Path(unquote(urlsplit(location).path)).relative_to(original)
+            metadata = json.loads(source.read_text(encoding="utf-8"))
+            metadata["location"] = metadata["location"].replace(original.as_uri(), copy.as_uri(), 1)
+            version = int(source.name.split("-", 1)[0]) + 1
+            target = source.with_name(f"{version:05d}-{uuid.uuid4()}.metadata.json")
+            target.write_text(json.dumps(metadata), encoding="utf-8")
+            db.execute(
+                "UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? "
+                "WHERE table_namespace = ? AND table_name = ?",
+                [target.as_uri(), location, namespace, name],
+            )

@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunsFilter
 
 from mesh_orchestrator.paths import REPO_ROOT
-from tests.mesh.conftest import copy_data
+from tests.mesh.conftest import copy_data, port
 
 #: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.
 PROPAGATION_TIMEOUT = 420
@@ -173,8 +172,7 @@ def daemon(clean_mesh: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
 
 
 def _port_version(data: Path, domain: str, product: str) -> int:
-    meta = pq.read_schema(data / "products" / domain / product / "current.parquet").metadata
-    return int(meta[b"mesh.version"])
+    return int(port(data, domain, product)["version"])
 
 
 def _drop_orders(data: Path, name: str, lines: list[str]) -> None:

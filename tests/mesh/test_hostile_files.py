@@ -10,13 +10,13 @@ from pathlib import Path
 
 import duckdb
 
-from tests.mesh.conftest import copy_data, mesh
+from tests.mesh.conftest import copy_data, mesh, port_sql
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "hostile"
 
 
-def _port(data: Path, domain: str, product: str) -> Path:
-    return Path(mesh(data, "port", domain, product).stdout.strip())
+def _port(data: Path, domain: str, product: str) -> str:
+    return port_sql(data, domain, product)
 
 
 def test_hostile_files_are_named_and_stopped(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:
@@ -70,11 +70,9 @@ def test_hostile_files_are_named_and_stopped(clean_mesh: tuple[Path, str], tmp_p
     # The parsing rules (bronze's value_parsing): no 2.7 read as 3, no 1,234.56 read as 1.23.
     invoices = _port(data, "sales", "invoices")
     rows = duckdb.sql(
-        f"SELECT quantity FROM '{invoices}' WHERE invoice_id = 'HX-9' AND line_number = 1"
+        f"SELECT quantity FROM {invoices} WHERE invoice_id = 'HX-9' AND line_number = 1"
     ).fetchall()
     assert rows == [], f"HX-9 line 1 (quantity 2.7) reached sales.invoices as {rows}"
     supplier = _port(data, "procurement", "supplier_invoices")
-    lines = duckdb.sql(
-        f"SELECT invoice_lines FROM '{supplier}' WHERE invoice_number = 'NW-900001'"
-    ).fetchall()
+    lines = duckdb.sql(f"SELECT invoice_lines FROM {supplier} WHERE invoice_number = 'NW-900001'").fetchall()
     assert lines == [(1,)], "the line priced 1,234.56 by a decimal-comma sender is quarantined"

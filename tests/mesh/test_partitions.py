@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.mesh.conftest import copy_data, mesh
+from tests.mesh.conftest import copy_data, mesh, port
 
 #: (domain, table, partition column or SQL) of every partitioned table the tests compare.
 TABLES = (
@@ -34,8 +34,8 @@ def _state(data: Path) -> dict[str, list[tuple]]:
     return {f"{domain}.{table}": _rows(data, domain, table) for domain, table, _ in TABLES}
 
 
-def _versions(data: Path) -> dict[str, str]:
-    return {f"{d}.{p}": mesh(data, "port", d, p).stdout.strip() for d, p in PRODUCTS}
+def _versions(data: Path) -> dict[str, int]:
+    return {f"{d}.{p}": port(data, d, p)["snapshot_id"] for d, p in PRODUCTS}
 
 
 @pytest.fixture

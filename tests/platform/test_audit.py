@@ -168,14 +168,23 @@ def test_a_big_staged_product_is_audited_part_by_part_with_the_same_verdict(
     pq.write_table(table, staged, row_group_size=16)
     whole = audit_table(table, contract)
     monkeypatch.setattr(audit, "CHUNK_ROWS", 50)
-    parts = list(audit._key_aligned_chunks(pq.ParquetFile(staged), ["sku"]))
+    parts = list(audit._key_aligned_chunks([pq.ParquetFile(staged)], ["sku"]))
     assert len(parts) > 3 and sum(p.num_rows for p in parts) == len(skus)
     owners = [{sku: i for sku in p.column("sku").to_pylist()} for i, p in enumerate(parts)]
     assert sum(len(o) for o in owners) == len(set(skus)), "no key is split between two parts"
-    staged_result = audit.audit_staged(staged, contract)
+    staged_result = audit.audit_staged([staged], contract)
     assert [(o.label, o.success, o.unexpected_count) for o in staged_result.outcomes] == [
         (o.label, o.success, o.unexpected_count) for o in whole.outcomes
     ]
     failed = {o.label: o for o in staged_result.outcomes if not o.success}
     assert failed["expect_column_values_to_be_unique(sku)"].unexpected_count == 6
+    # A snapshot of several data files (written in key order) gets the same verdict.
+    files = []
+    for n, start in enumerate(range(0, table.num_rows, 70)):
+        files.append(tmp_path / f"part-{n}.parquet")
+        pq.write_table(table.slice(start, 70), files[-1], row_group_size=16)
+    split = audit.audit_staged(files, contract)
+    assert [(o.label, o.success, o.unexpected_count) for o in split.outcomes] == [
+        (o.label, o.success, o.unexpected_count) for o in whole.outcomes
+    ]
     assert failed["expect_column_values_to_be_between(price)"].failing_rows[0]["sku"] == "SKU-120"

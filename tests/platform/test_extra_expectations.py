@@ -379,8 +379,8 @@ def test_a_chunked_audit_gives_the_same_verdict_on_the_extras(
     pq.write_table(table, staged, row_group_size=16)
     whole = audit.audit_table(table, contract)
     monkeypatch.setattr(audit, "CHUNK_ROWS", 32)
-    assert len(list(audit._key_aligned_chunks(pq.ParquetFile(staged), ["sku"]))) > 3
-    parts = audit.audit_staged(staged, contract)
+    assert len(list(audit._key_aligned_chunks([pq.ParquetFile(staged)], ["sku"]))) > 3
+    parts = audit.audit_staged([staged], contract)
 
     def verdicts(result: audit.AuditResult) -> list[tuple[str, bool, int]]:
         return [(o.label, o.success, o.unexpected_count) for o in result.outcomes]

@@ -1,7 +1,9 @@
 """Write-audit-publish: a good batch is published, a bad one (failed audit or personal data found) is
-not and the previous version stays."""
+not: ``main`` stays where it was and the batch stays on the staging branch."""
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -9,10 +11,18 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from mesh_orchestrator.contracts import parse_contract
+from mesh_orchestrator.contracts import Contract, parse_contract
 from mesh_orchestrator.handoff import CONTRACT_SATISFIED, NO_PERSONAL_DATA, SCAN_SECONDS, build_handoff_asset
-from mesh_orchestrator.paths import staging_dir, warehouse_path
-from mesh_orchestrator.ports import current_path, current_version
+from mesh_orchestrator.paths import warehouse_path
+from mesh_orchestrator.ports import (
+    STAGING,
+    current_version,
+    load_port,
+    snapshot_files,
+    stage,
+    staged_snapshot,
+    version_paths,
+)
 
 CONTRACT = {
     "id": "shop.items",
@@ -28,13 +38,27 @@ CONTRACT = {
 }
 
 
-def _gold(rows: list[tuple[str, str]]) -> None:
+def _write(contract: Contract, columns: str, rows: list[tuple[str | None, ...]]) -> int:
+    """The provider's run: its gold table, staged on the product's branch. Returns the snapshot id."""
     path = warehouse_path("shop")
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS gold")
-        con.execute("CREATE OR REPLACE TABLE gold.items (sku VARCHAR, price DECIMAL(18,2))")
-        con.executemany("INSERT INTO gold.items VALUES (?, ?)", rows)
+        con.execute(f"CREATE OR REPLACE TABLE gold.items ({columns})")
+        con.executemany(f"INSERT INTO gold.items VALUES ({', '.join('?' * len(rows[0]))})", rows)
+        return stage(contract, con, "gold.items", f"provider-run-{len(rows)}").snapshot_id
+
+
+def _gold(rows: list[tuple[str, str | None]]) -> int:
+    return _write(parse_contract(CONTRACT, Path("items.yaml")), "sku VARCHAR, price DECIMAL(18,2)", rows)
+
+
+def _staged_rows(snapshot_id: int) -> int:
+    table = load_port("shop", "items")
+    return sum(
+        pq.ParquetFile(f.removeprefix("file://")).metadata.num_rows
+        for f in snapshot_files(table, snapshot_id)
+    )
 
 
 @pytest.fixture
@@ -68,9 +92,11 @@ def test_good_batch_is_published_and_bad_batch_is_not(handoff: dg.AssetsDefiniti
     assert all(e.passed for e in _checks(ok).values())
     first = current_version("shop", "items")
     assert first is not None and (first.version, first.rows, first.contract_version) == (1, 2, "2.0.0")
-    assert not list(staging_dir("shop", "items").glob("*.parquet")), "passed batches are not kept"
+    assert ok.asset_materializations_for_node(handoff.op.name)[0].metadata["published"].value is True
 
-    _gold([("A", "1.00"), ("A", "-5.00"), ("C", None)])  # duplicate key, negative price, missing price
+    bad_batch = _gold(
+        [("A", "1.00"), ("A", "-5.00"), ("C", None)]
+    )  # duplicate key, negative price, missing price
     bad = _materialize(handoff, instance)
     assert not bad.success
     evaluation = _checks(bad)[CONTRACT_SATISFIED]
@@ -85,12 +111,71 @@ def test_good_batch_is_published_and_bad_batch_is_not(handoff: dg.AssetsDefiniti
     assert "audit of shop.items failed, nothing published" in message
     assert "expect_column_values_to_be_between(price)" in message
 
+    assert f"branch 'staging' of Iceberg table shop.items, snapshot {bad_batch}" in message
+    assert evaluation.metadata["branch"].value == STAGING
+    assert evaluation.metadata["snapshot_id"].value == str(bad_batch)
+
     now = current_version("shop", "items")
-    assert now is not None and now.version == 1, "consumers keep the last good version"
-    assert pq.read_table(current_path("shop", "items")).num_rows == 2
-    kept = list(staging_dir("shop", "items").glob("*.parquet"))
-    assert len(kept) == 1 and pq.read_table(kept[0]).num_rows == 3, "failed batch kept for inspection"
-    assert bad.run_id in kept[0].name
+    assert now is not None and now.version == 1, "main did not move: consumers keep the last good version"
+    assert now.snapshot_id == first.snapshot_id
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet({version_paths(now)})").fetchall() == [(2,)]
+    kept = staged_snapshot(load_port("shop", "items"))
+    assert kept is not None and kept.snapshot_id == bad_batch, (
+        "failed batch kept on the branch for inspection"
+    )
+    assert _staged_rows(bad_batch) == 3
+
+
+def test_an_unchanged_batch_publishes_nothing(handoff: dg.AssetsDefinition) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    _gold([("A", "1.00"), ("B", "2.00")])
+    assert _materialize(handoff, instance).success
+    snapshots = len(load_port("shop", "items").snapshots())
+    _gold([("B", "2.00"), ("A", "1.00")])  # the same rows, in another order
+    again = _materialize(handoff, instance)
+    assert again.success
+    assert again.asset_materializations_for_node(handoff.op.name)[0].metadata["published"].value is False
+    assert len(load_port("shop", "items").snapshots()) == snapshots
+    assert current_version("shop", "items").version == 1  # type: ignore[union-attr]
+
+
+def test_a_handoff_before_anything_was_staged_says_what_to_run(handoff: dg.AssetsDefinition) -> None:
+    from mesh_orchestrator.catalog import open_catalog, product_table
+
+    product_table(open_catalog(), parse_contract(CONTRACT, Path("items.yaml")))
+    failed = _materialize(handoff, dg.DagsterInstance.ephemeral())
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no staged batch" in str(failure.step_failure_data.error)
+    assert "materialise shop/gold/items first" in str(failure.step_failure_data.error)
+
+
+HOLD_LOCK = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE IF NOT EXISTS held (x INTEGER)")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_handoff_never_opens_the_providers_database(handoff: dg.AssetsDefinition) -> None:
+    """The provider's DuckDB file locked by another process (a long dbt run, say) does not stop it."""
+    _gold([("A", "1.00"), ("B", "2.00")])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(warehouse_path("shop"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(duckdb.IOException, match="lock"):
+            duckdb.connect(str(warehouse_path("shop")), read_only=True)
+        assert _materialize(handoff, dg.DagsterInstance.ephemeral()).success
+    finally:
+        holder.communicate("")
+    assert current_version("shop", "items").rows == 2  # type: ignore[union-attr]
 
 
 NOTES = {
@@ -99,13 +184,9 @@ NOTES = {
 }
 
 
-def _gold_notes(rows: list[tuple[str, str, str | None]]) -> None:
-    path = warehouse_path("shop")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS gold")
-        con.execute("CREATE OR REPLACE TABLE gold.items (sku VARCHAR, price DECIMAL(18,2), note VARCHAR)")
-        con.executemany("INSERT INTO gold.items VALUES (?, ?, ?)", rows)
+def _gold_notes(rows: list[tuple[str, str, str | None]], contract: dict = NOTES) -> int:
+    columns = "sku VARCHAR, price DECIMAL(18,2), note VARCHAR"
+    return _write(parse_contract(contract, Path("items.yaml")), columns, rows)  # type: ignore[arg-type]
 
 
 def test_personal_data_in_a_column_not_classified_pii_is_not_published(data_dir: Path) -> None:
@@ -118,7 +199,9 @@ def test_personal_data_in_a_column_not_classified_pii_is_not_published(data_dir:
     assert scanned.passed and scanned.metadata["columns_scanned"].value == ["sku", "note"]
     assert isinstance(scanned.metadata[SCAN_SECONDS].value, float)
 
-    _gold_notes([("A", "1.00", "gift wrap"), ("B", "2.00", "ship to jane.doe@example.com, back door")])
+    bad_batch = _gold_notes(
+        [("A", "1.00", "gift wrap"), ("B", "2.00", "ship to jane.doe@example.com, back door")]
+    )
     bad = _materialize(handoff, instance)
     assert not bad.success
     checks = _checks(bad)
@@ -141,9 +224,10 @@ def test_personal_data_in_a_column_not_classified_pii_is_not_published(data_dir:
 
     now = current_version("shop", "items")
     assert now is not None and now.version == 1, "consumers keep the last good version"
-    assert pq.read_table(current_path("shop", "items")).column("note").to_pylist() == ["gift wrap", None]
-    [kept] = staging_dir("shop", "items").glob("*.parquet")
-    assert bad.run_id in kept.name and str(kept) in message, "failed batch kept for inspection"
+    notes = duckdb.sql(f"SELECT note FROM read_parquet({version_paths(now)}) ORDER BY sku").fetchall()
+    assert notes == [("gift wrap",), (None,)]
+    kept = staged_snapshot(load_port("shop", "items"))
+    assert kept is not None and kept.snapshot_id == bad_batch and f"snapshot {bad_batch}" in message
 
 
 def test_both_gates_are_reported_and_a_classified_masked_column_is_published(data_dir: Path) -> None:
@@ -161,7 +245,7 @@ def test_both_gates_are_reported_and_a_classified_masked_column_is_published(dat
     pii = {"name": "note", "type": "VARCHAR", "classification": "pii"}
     classified = parse_contract({**NOTES, "schema": [*CONTRACT["schema"], pii]}, data_dir / "items.yaml")
     masked = hashlib.sha256(b"NI-387420489").hexdigest()
-    _gold_notes([("A", "1.00", masked), ("B", "2.00", None)])
+    _gold_notes([("A", "1.00", masked), ("B", "2.00", None)], {**NOTES, "schema": [*CONTRACT["schema"], pii]})
     fixed = _materialize(build_handoff_asset(classified), instance)
     assert fixed.success
     scanned = _checks(fixed)[NO_PERSONAL_DATA]

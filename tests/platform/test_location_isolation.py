@@ -197,6 +197,51 @@ def test_every_other_location_loads_beside_a_broken_domain(
     assert all(message in text for text in placeholders.values())
 
 
+RUN_HR = """
+from mesh_orchestrator.environment import ensure_dagster_home
+
+ensure_dagster_home()
+import dagster as dg
+
+from mesh_orchestrator.generate import generate
+from mesh_orchestrator.paths import data_dir
+from mesh_orchestrator.ports import require_current
+from mesh_orchestrator.runner import _execute
+
+generate(data_dir(), scale=1, seed=7, domains=["hr"])
+with dg.DagsterInstance.get() as instance:
+    for location, job in (("hr", "hr__all_assets"), ("mesh", "handoff__hr")):
+        outcome = _execute(location, job, instance, print)
+        assert outcome.success, (job, outcome.error)
+print("PUBLISHED", require_current("hr", "payroll_costs").version, require_current("hr", "rewards").version)
+"""
+
+
+def test_a_location_runs_and_publishes_beside_a_broken_domain(tmp_path: Path) -> None:
+    """hr's run and hr's hand-offs in the mesh location, while inventory's spec is broken."""
+    repo = tmp_path / "repo"
+    for name in COPIED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("logs", "target", "__pycache__", "mesh_run*")
+            shutil.copytree(source, repo / name, ignore=ignore)
+        else:
+            shutil.copy2(source, repo / name)
+    _break(repo, *BROKEN_SPEC)
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(repo),
+        "MESH_DATA_DIR": str(data),
+        "DAGSTER_HOME": str(data / "home"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_HR], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PUBLISHED 1 1" in result.stdout
+
+
 def test_mesh_check_still_reports_a_consumed_product_nobody_publishes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

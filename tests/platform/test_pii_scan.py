@@ -41,7 +41,7 @@ def _scan(tmp_path: Path, notes: Sequence[str | None], classification: str = "in
         }
     )
     pq.write_table(table, path)
-    return scan_staged(path, _contract(tmp_path, classification))
+    return scan_staged([path], _contract(tmp_path, classification))
 
 
 def _hits(result: ScanResult) -> list[tuple[str, str, int]]:

@@ -6,9 +6,9 @@ no ``atexit``, no Dagster cleanup). Points:
 
 - ``landing``: inside a landing file's DuckDB transaction, after its rows are inserted, before COMMIT;
 - ``dbt``: while ``dbt build`` runs, after its first few events;
-- ``audit``: when the Great Expectations audit of the first staged product starts;
-- ``publish``: in ``ports.publish``, after ``versions/NNNNNN.parquet`` is in place, before
-  ``current.parquet`` is swapped to it.
+- ``stage``: in the provider's run, once its first product is written on the staging branch of its
+  Iceberg table (before the hand-off audits and publishes it);
+- ``publish``: in the hand-off, after the audit passed, just before ``main`` is fast-forwarded.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 
@@ -67,19 +66,14 @@ def _arm(point: str) -> None:
         from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
         _kill_in_stream(DbtCliInvocation, "stream", after_events=3)
-    elif point == "audit":
-        from mesh_orchestrator import audit
+    elif point == "stage":
+        from mesh_orchestrator import dbt
 
-        _kill_on_call(audit, "_validate", before=True)
+        _kill_on_call(dbt, "stage")  # the write committed
     elif point == "publish":
-        replace = os.replace
+        from mesh_orchestrator import handoff
 
-        def killing_replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
-            if Path(dst).name == "current.parquet":
-                _die()
-            replace(src, dst, *args, **kwargs)
-
-        os.replace = killing_replace
+        _kill_on_call(handoff, "publish", before=True)
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 

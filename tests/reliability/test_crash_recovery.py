@@ -2,18 +2,22 @@
 
 Each test kills ``mesh run --domains inventory`` at one point (see ``kill_at.py``), then runs it
 again: the dead run is marked failed and its pool slot freed, every gate passes, and each product
-is published exactly once (one version, ``current.parquet`` is that version, no leftover file).
+is published exactly once (``main`` of its Iceberg table holds version 1, and no other version).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
+from mesh_orchestrator.ports import current_version, load_port, published_versions, staged_snapshot
 from tests.reliability.conftest import mesh, shown
 
 PRODUCTS = ("item_catalogue", "stock_levels")
@@ -36,29 +40,43 @@ def _claimed_slots(data: Path) -> list[str]:
 
 
 def assert_published_once(data: Path) -> None:
-    """One version per product, ``current.parquet`` is it, and the port holds nothing else."""
+    """One published version per product: ``main`` holds version 1, written by one run."""
     for product in PRODUCTS:
-        port = data / "products" / "inventory" / product
-        assert sorted(p.name for p in port.iterdir()) == ["current.parquet", "versions"], product
-        versions = port / "versions"
-        assert [p.name for p in versions.iterdir()] == ["000001.parquet"], product
-        current, version = port / "current.parquet", versions / "000001.parquet"
-        assert current.samefile(version) or pq.read_table(current).equals(pq.read_table(version))
-        assert (pq.read_schema(current).metadata or {})[b"mesh.version"] == b"1"
-    staged = [p for p in (data / "staging").rglob("*") if p.is_file()]
-    assert not staged, f"staged batches left behind: {staged}"
+        shown = mesh(data, "port", "inventory", product, "--json")
+        assert shown.returncode == 0, shown.stderr
+        port = json.loads(shown.stdout)
+        assert port["version"] == 1, port
+        with _data_folder(data):
+            table = load_port("inventory", product)
+            assert [v.version for v in published_versions(table)] == [1], product
+            assert table.current_snapshot().snapshot_id == port["snapshot_id"]  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("point", ["landing", "dbt", "audit", "publish"])
+@contextmanager
+def _data_folder(data: Path) -> Iterator[None]:
+    saved = os.environ.get("MESH_DATA_DIR")
+    os.environ["MESH_DATA_DIR"] = str(data)
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["MESH_DATA_DIR"]
+        else:
+            os.environ["MESH_DATA_DIR"] = saved
+
+
+@pytest.mark.parametrize("point", ["landing", "dbt", "stage", "publish"])
 def test_next_run_completes_after_kill(fresh_data: Path, point: str) -> None:
     killed = mesh(fresh_data, "run", "--domains", "inventory", kill_at=point)
     assert killed.returncode == -signal.SIGKILL, shown(killed)
     dead = [r for r in _runs(fresh_data) if not r.is_finished]
     assert len(dead) == 1, [(r.run_id, r.status) for r in _runs(fresh_data)]
-    if point == "publish":  # the state the kill is meant to leave: a version that is not current
-        port = fresh_data / "products" / "inventory" / "item_catalogue"
-        assert (port / "versions" / "000001.parquet").exists()
-        assert not (port / "current.parquet").exists()
+    if point in ("stage", "publish"):  # the state the kill is meant to leave: staged, not published
+        with _data_folder(fresh_data):
+            table = load_port("inventory", "item_catalogue")
+            assert (
+                staged_snapshot(table) is not None and current_version("inventory", "item_catalogue") is None
+            )
 
     again = mesh(fresh_data, "run", "--domains", "inventory")
 
