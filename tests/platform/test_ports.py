@@ -285,3 +285,38 @@ def test_mesh_run_stops_on_a_data_folder_of_the_old_layout(data_dir: Path) -> No
     assert done.stderr.startswith("error: ") and "layout before Iceberg" in done.stderr, done.stderr
     assert "then run `mesh run`" in done.stderr
     assert not (data_dir / "catalog.db").exists(), "nothing was written beside the old ports"
+
+
+def test_mesh_port_travels_in_time(data_dir: Path) -> None:
+    """``mesh port hr rewards`` with ``--version`` and ``--as-of``, on two published versions."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from mesh_orchestrator.contracts import load_contract
+
+    contract = load_contract("hr", "rewards")
+    values = {"VARCHAR": "'x' || i", "DATE": "DATE '2026-01-01' + i::INTEGER", "INTEGER": "i::INTEGER"}
+    columns = ", ".join(f"{values.get(c.type, f'i::{c.type}')} AS {c.name}" for c in contract.columns)
+    with duckdb.connect() as con:
+        con.execute(f"CREATE TABLE gold_rewards AS SELECT {columns} FROM range(3) t(i)")
+        staged = stage(contract, con, "gold_rewards", "run-1")
+        publish(load_port("hr", "rewards"), staged.snapshot_id)
+        between = datetime.now(UTC)
+        con.execute(f"INSERT INTO gold_rewards SELECT {columns} FROM range(3, 5) t(i)")
+        staged = stage(contract, con, "gold_rewards", "run-2")
+        publish(load_port("hr", "rewards"), staged.snapshot_id)
+    env = {**os.environ, "MESH_DATA_DIR": str(data_dir)}
+
+    def port(*flags: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mesh_orchestrator.cli", "port", "hr", "rewards", *flags]
+        return subprocess.run(command, env=env, capture_output=True, text=True)
+
+    first = json.loads(port("--version", "1", "--json").stdout)
+    assert (first["version"], first["rows"], first["run_id"]) == (1, 3, "run-1")
+    assert json.loads(port("--as-of", between.isoformat(), "--json").stdout)["version"] == 1
+    current = port()
+    assert "version    2 = snapshot" in current.stdout and "5 rows" in current.stdout
+    missing = port("--version", "3")
+    assert missing.returncode == 2 and "hr.rewards has no version 3 (versions kept: 1, 2" in missing.stderr
