@@ -19,30 +19,17 @@ from mesh_orchestrator.ports import (
     select_version,
     stage,
 )
-from mesh_orchestrator.spec import DomainSpec, ProductRef
 from tests.deploy.conftest import PostgresServer
+from tests.shop import consumer, items_contract
 
-CONTRACT = {
-    "id": "shop.items",
-    "version": "1.0.0",
-    "domain": "shop",
-    "product": "items",
-    "owner": "team:shop",
-    "primary_key": ["sku"],
-    "schema": [
+CONTRACT = items_contract(
+    [
         {"name": "sku", "type": "VARCHAR", "required": True},
         {"name": "price", "type": "DECIMAL(18,2)", "required": True},
     ],
-}
-CONSUMER = DomainSpec(
-    name="till",
-    owner="team:till",
-    description="",
-    dbt_project=Path("."),
-    feeds=(),
-    products=(),
-    consumes=(ProductRef("shop", "items"),),
+    "sku",
 )
+CONSUMER = consumer()
 
 
 @pytest.fixture

@@ -232,33 +232,6 @@ def test_broken_product_is_not_published_and_consumer_keeps_previous(
     assert table.current_snapshot().snapshot_id == catalogue_before["snapshot_id"] != int(staged.group(1))  # type: ignore[union-attr]
 
 
-def test_faults_are_quarantined_and_reconciled(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    mesh(data, "generate", "--scale", "1", "--seed", "11", "--faults", "0.03")
-    out = mesh(data, "run").stdout
-    assert "RESULT: all gates passed" in out
-    reasons: set[str] = set()
-    for domain, spec in load_all_specs().items():
-        with duckdb.connect(str(data / "warehouse" / f"{domain}.duckdb"), read_only=True) as con:
-            for feed in spec.feeds:
-                landed, bronze, quarantined = con.execute(
-                    f"SELECT (SELECT count(*) FROM landing.{feed.name}), "
-                    f"(SELECT count(*) FROM bronze.{feed.name}), "
-                    f"(SELECT count(*) FROM quarantine.{feed.name})"
-                ).fetchall()[0]
-                assert landed == bronze + quarantined, f"{domain}.{feed.name} lost rows"
-                reasons |= {
-                    r
-                    for (r,) in con.execute(
-                        f"SELECT DISTINCT split_part(reason, ':', 1) FROM quarantine.{feed.name}"
-                    ).fetchall()
-                }
-    assert {"duplicate_key", "unparseable", "bad_type", "missing_key"} <= reasons
-    with duckdb.connect(str(data / "warehouse" / "sales.duckdb"), read_only=True) as con:
-        unknown = con.execute("SELECT count(*) FROM silver.quarantine_unknown_skus").fetchall()[0][0]
-    assert unknown > 0
-
-
 def test_a_products_checks_follow_the_materialisation_they_check(clean_mesh: tuple[Path, str]) -> None:
     """The gold model of a product is materialised once it is staged, after dbt ends; its dbt tests'
     verdicts come after it, else automation would take them for verdicts on an older version and

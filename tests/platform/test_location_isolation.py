@@ -134,6 +134,20 @@ print("PROBE " + json.dumps(found))
 """
 
 
+def _broken_copy(tmp_path: Path, broken: tuple[str, str, str]) -> Path:
+    """The repository's code, specs, projects and contracts copied, with one file ``broken``."""
+    repo = tmp_path / "repo"
+    for name in COPIED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("logs", "target", "__pycache__", "mesh_run*")
+            shutil.copytree(source, repo / name, ignore=ignore)
+        else:
+            shutil.copy2(source, repo / name)
+    _break(repo, *broken)
+    return repo
+
+
 def _load_locations(repo: Path, data: Path) -> dict[str, Any]:
     """Import every location of the copy's workspace.yaml in a subprocess rooted in the copy."""
     entries = yaml.safe_load((repo / "workspace.yaml").read_text())["load_from"]
@@ -163,15 +177,7 @@ def _load_locations(repo: Path, data: Path) -> dict[str, Any]:
 def test_every_other_location_loads_beside_a_broken_domain(
     broken: tuple[str, str, str], message: str, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "repo"
-    for name in COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            ignore = shutil.ignore_patterns("logs", "target", "__pycache__", "mesh_run*")
-            shutil.copytree(source, repo / name, ignore=ignore)
-        else:
-            shutil.copy2(source, repo / name)
-    _break(repo, *broken)
+    repo = _broken_copy(tmp_path, broken)
     (tmp_path / "data").mkdir()
     locations = _load_locations(repo, tmp_path / "data")
 
@@ -219,15 +225,7 @@ print("PUBLISHED", require_current("hr", "payroll_costs").version, require_curre
 
 def test_a_location_runs_and_publishes_beside_a_broken_domain(tmp_path: Path) -> None:
     """hr's run and hr's hand-offs in the mesh location, while inventory's spec is broken."""
-    repo = tmp_path / "repo"
-    for name in COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            ignore = shutil.ignore_patterns("logs", "target", "__pycache__", "mesh_run*")
-            shutil.copytree(source, repo / name, ignore=ignore)
-        else:
-            shutil.copy2(source, repo / name)
-    _break(repo, *BROKEN_SPEC)
+    repo = _broken_copy(tmp_path, BROKEN_SPEC)
     data = tmp_path / "data"
     env = {
         **os.environ,

@@ -7,26 +7,11 @@ import duckdb
 from mesh_orchestrator.contracts import parse_contract
 from mesh_orchestrator.port_pins import pin
 from mesh_orchestrator.ports import load_port, publish, stage
-from mesh_orchestrator.spec import DomainSpec, ProductRef
+from mesh_orchestrator.spec import DomainSpec
+from tests.shop import NUMBERED, consumer, items_contract
 
-CONTRACT = {
-    "id": "shop.items",
-    "version": "1.0.0",
-    "domain": "shop",
-    "product": "items",
-    "owner": "team:shop",
-    "primary_key": ["n"],
-    "schema": [{"name": "n", "type": "BIGINT", "required": True}],
-}
-CONSUMER = DomainSpec(
-    name="till",
-    owner="team:till",
-    description="",
-    dbt_project=Path("."),
-    feeds=(),
-    products=(),
-    consumes=(ProductRef("shop", "items"),),
-)
+CONTRACT = items_contract(NUMBERED, "n")
+CONSUMER = consumer()
 
 
 def _publish(data_dir: Path, rows: int) -> int:

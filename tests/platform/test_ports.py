@@ -30,21 +30,17 @@ from mesh_orchestrator.ports import (
     staged_snapshot,
     version_paths,
 )
+from tests.shop import items_contract
 
-CONTRACT = {
-    "id": "shop.items",
-    "version": "1.0.0",
-    "domain": "shop",
-    "product": "items",
-    "owner": "team:shop",
-    "primary_key": ["sku"],
-    "schema": [
+CONTRACT = items_contract(
+    [
         {"name": "sku", "type": "VARCHAR", "required": True},
         {"name": "price", "type": "DECIMAL(18,2)", "required": True},
         {"name": "listed_on", "type": "DATE"},
         {"name": "changed_at", "type": "TIMESTAMPTZ"},
     ],
-}
+    "sku",
+)
 
 
 def _contract(data_dir: Path, **changes: object) -> Contract:

@@ -10,16 +10,9 @@ import pytest
 from mesh_orchestrator import ports
 from mesh_orchestrator.contracts import parse_contract
 from mesh_orchestrator.ports import current_version, load_port, publish, published_versions, stage
+from tests.shop import NUMBERED, items_contract
 
-CONTRACT = {
-    "id": "shop.items",
-    "version": "1.0.0",
-    "domain": "shop",
-    "product": "items",
-    "owner": "team:shop",
-    "primary_key": ["n"],
-    "schema": [{"name": "n", "type": "BIGINT", "required": True}],
-}
+CONTRACT = items_contract(NUMBERED, "n")
 
 
 def test_a_write_that_fails_midway_commits_nothing_and_the_rerun_publishes_once(
