@@ -92,6 +92,20 @@ def test_clean_batch_passes(tmp_path: Path) -> None:
     assert result.rows == 2
 
 
+def test_audit_does_not_hash_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX's batch fingerprint hashed every value twice per part: two thirds of an audit (see audit.py)."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def refuse(frame: object) -> str:
+        raise AssertionError("GX hashed the whole batch")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    monkeypatch.setattr(pandas_execution_engine, "HASH_THRESHOLD", 1e9)  # GX's own default
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    result = audit_table(_table(["SKU-001"], ["1.00"], ["EUR"]), contract)
+    assert result.success, result.failures()
+
+
 def test_bad_batch_names_expectations_and_rows(tmp_path: Path) -> None:
     contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
     table = _table(
