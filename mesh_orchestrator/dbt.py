@@ -324,6 +324,7 @@ def _dbt_multi_asset(
                 PARTITION_START_ENV: window.start.isoformat(),
                 PARTITION_END_ENV: window.end.isoformat(),
             }
+        ensure_environment()  # what dbt reads: the data folder, telemetry off, its log file's level
         with domain_db(spec.name) as con:  # consumed products: one pinned snapshot for the whole run
             pins = pin(con, spec, context.run_id)
         pinned = {"input_snapshots": dg.MetadataValue.json(pins)} if pins else {}

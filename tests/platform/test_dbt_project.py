@@ -3,6 +3,7 @@ time, outside the repository; each data folder's runs work in their own target f
 from that state, and nothing is written into ``dbt_projects/``."""
 
 import dataclasses
+import json
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -77,3 +78,6 @@ def test_loading_and_running_write_nothing_into_the_project(inventory: DomainSpe
     assert _files(projects) == before, "nothing new under dbt_projects/"
     assert not list(projects.glob("*/target")) and not list(projects.glob("*/logs"))
     assert (data_dir / "dbt" / "inventory" / "run_results.json").is_file(), "runs write to the data folder"
+    log = (data_dir / "dbt" / "inventory" / "dbt.log").read_text(encoding="utf-8").splitlines()
+    levels = {json.loads(line)["info"]["level"] for line in log}
+    assert levels == {"info"}, "dbt's log file at info: its debug lines cost a second per dbt run"
