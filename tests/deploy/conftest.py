@@ -1,4 +1,7 @@
-"""A throwaway PostgreSQL server for the deploy tests: one per test session, on 127.0.0.1 and a free
+"""The deploy tests' servers: PostgreSQL, and S3-compatible object storage (``object_store``, moto's
+server in its own process: no MinIO binary installs here).
+
+A throwaway PostgreSQL server: one per test session, on 127.0.0.1 and a free
 port, its cluster in a temporary folder, stopped and removed at the end of the session.
 
 It uses the server binaries of Debian's `postgresql` package (`/usr/lib/postgresql/<version>/bin`),
@@ -14,12 +17,14 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -122,3 +127,64 @@ def running_server() -> Iterator[PostgresServer]:
 def postgres_server() -> Iterator[PostgresServer]:
     with running_server() as server:
         yield server
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible endpoint (moto's server, standing in for MinIO) with one bucket."""
+
+    endpoint: str
+    bucket: str
+    access_key: str = "mesh-test"
+    secret_key: str = "mesh-test-secret"
+    region: str = "us-east-1"
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@contextmanager
+def running_object_store(bucket: str = "mesh-warehouse") -> Iterator[ObjectStore]:
+    """moto's S3 server in its own process on a free port, with ``bucket`` created."""
+    store = ObjectStore(f"http://127.0.0.1:{free_port()}", bucket)
+    port = store.endpoint.rsplit(":", 1)[1]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", port],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    store.client().create_bucket(Bucket=bucket)
+                    break
+                except Exception as error:  # not listening yet
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        said = log.read().decode(errors="replace")
+                        raise RuntimeError(f"moto's S3 server did not start: {error}\n{said}") from error
+                    time.sleep(0.2)
+            yield store
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def object_store() -> Iterator[ObjectStore]:
+    with running_object_store() as store:
+        yield store
