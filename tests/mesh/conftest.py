@@ -42,6 +42,25 @@ def port(data_dir: Path, domain: str, product: str, *flags: str) -> dict[str, An
     return dict(json.loads(mesh(data_dir, "port", domain, product, "--json", *flags).stdout))
 
 
+def published_version(data_dir: Path, domain: str, product: str) -> int:
+    """The version on ``main`` of a product in ``data_dir``'s embedded catalog, read in this process.
+
+    For polling: ``port`` starts a Python process (about a second of CPU), taken from the runs
+    under test.
+    """
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from mesh_orchestrator.ports import require_current
+
+    catalog = SqlCatalog(
+        "mesh", uri=f"sqlite:///{data_dir / 'catalog.db'}", warehouse=(data_dir / "products").as_uri()
+    )
+    try:
+        return require_current(domain, product, catalog).version
+    finally:
+        catalog.engine.dispose()
+
+
 def port_sql(data_dir: Path, domain: str, product: str, *flags: str) -> str:
     """``mesh port <domain> <product> --sql``: a DuckDB table expression over the version's files."""
     return mesh(data_dir, "port", domain, product, "--sql", *flags).stdout.strip()

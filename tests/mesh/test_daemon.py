@@ -23,7 +23,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunsFilter
 
 from mesh_orchestrator.paths import REPO_ROOT
-from tests.mesh.conftest import copy_data, port
+from tests.mesh.conftest import copy_data, published_version
 
 #: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.
 PROPAGATION_TIMEOUT = 420
@@ -171,10 +171,6 @@ def daemon(clean_mesh: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
         running.stop()
 
 
-def _port_version(data: Path, domain: str, product: str) -> int:
-    return int(port(data, domain, product)["version"])
-
-
 def _drop_orders(data: Path, name: str, lines: list[str]) -> None:
     """Write a distributor batch file the way a producer should: to ``.part``, then rename."""
     folder = data / "landing" / "sales" / "distributor_orders"
@@ -191,7 +187,7 @@ def _known_order_line(data: Path) -> list[str]:
 
 
 def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
-    before = _port_version(daemon.data, "finance", "balance_sheet")
+    before = published_version(daemon.data, "finance", "balance_sheet")
     fields = _known_order_line(daemon.data)
     started = datetime.now(UTC)
     _drop_orders(
@@ -201,7 +197,7 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
     )
     daemon.wait_for(
         "a new version of the finance balance sheet",
-        lambda: _port_version(daemon.data, "finance", "balance_sheet") > before,
+        lambda: published_version(daemon.data, "finance", "balance_sheet") > before,
         since=started,
     )
     runs = daemon.runs_since(started)
@@ -215,7 +211,7 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
 
 def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> None:
     daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
-    invoices_before = _port_version(daemon.data, "sales", "invoices")
+    invoices_before = published_version(daemon.data, "sales", "invoices")
     fields = _known_order_line(daemon.data)
     started = datetime.now(UTC)
     _drop_orders(  # a negative quantity: typed fine, but the invoices contract requires quantity >= 1
@@ -234,7 +230,7 @@ def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> 
     daemon.wait_for("the gate-failure alert", gate_alert, since=started)
     daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
     time.sleep(10)  # several automation ticks after the failure: still no consumer run
-    assert _port_version(daemon.data, "sales", "invoices") == invoices_before
+    assert published_version(daemon.data, "sales", "invoices") == invoices_before
     finance_runs = [
         r
         for r in daemon.runs_since(started)
