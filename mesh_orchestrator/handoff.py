@@ -7,7 +7,8 @@ provider's database: it reads exactly that snapshot's data files from the wareho
 1. scans text columns not classified pii for personal data (``pii_scan``);
 2. audits the batch with the contract's Great Expectations suite;
 3. publishes, only if both passed: ``main`` is fast-forwarded to the audited snapshot in one
-   catalog commit, and snapshots past the contract's retention expire with their files.
+   catalog commit, and snapshots past the contract's retention expire with their files (data files
+   no snapshot names, left by a provider killed mid-write, are swept once they are hours old).
 
 Both checks are blocking and both always run, so one run reports every problem of a batch. A failure
 publishes nothing (``main`` does not move, consumers keep reading the previous version), keeps the
@@ -42,6 +43,7 @@ from mesh_orchestrator.ports import (
     publish,
     snapshot_files,
     staged_snapshot,
+    sweep_orphans,
 )
 
 CONTRACT_SATISFIED = "contract_satisfied"
@@ -216,6 +218,8 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
             raise dg.Failure(description="\n".join(map(str, errors)), metadata=metadata, allow_retries=False)
         published, moved = publish(table, staged.snapshot_id)
         expired = expire(table, contract.sla.retention)
+        for orphan in sweep_orphans(table):
+            context.log.warning(f"{contract.id}: deleted {orphan}, written by a run killed before its commit")
         if moved:
             context.log.info(f"published {contract.id} version {published.version} ({published.rows:,} rows)")
         else:

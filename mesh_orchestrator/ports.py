@@ -450,3 +450,37 @@ def expire(table: Table, retention: timedelta | None, now: datetime | None = Non
     for path in sorted(candidates - live):
         table.io.delete(path)
     return [s.snapshot_id for s in doomed]
+
+
+#: A data file that no snapshot references is an orphan once it is this old: a write killed before
+#: its commit left it. A write in progress is younger (they take minutes even at 50M rows).
+ORPHAN_GRACE = timedelta(hours=6)
+
+
+def sweep_orphans(table: Table, grace: timedelta = ORPHAN_GRACE, now: datetime | None = None) -> list[str]:
+    """Delete the table's data files that no snapshot references and that are older than ``grace``.
+
+    A provider's run killed while it streams a batch leaves Parquet files that no commit names;
+    nothing reads them, nothing else would ever delete them. Returns the deleted locations.
+    """
+    from pyarrow import fs as pafs
+    from pyiceberg.io.pyarrow import PyArrowFileIO
+
+    if not isinstance(table.io, PyArrowFileIO):
+        return []  # another FileIO cannot list: its orphans are left to the storage's lifecycle rules
+    scheme, netloc, folder = PyArrowFileIO.parse_location(f"{table.location()}/data")
+    filesystem = table.io.fs_by_scheme(scheme, netloc)
+    found = filesystem.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True))
+    referenced: set[str] = set()
+    for snapshot in table.snapshots():
+        referenced |= {PyArrowFileIO.parse_location(path)[2] for path in _reachable(table, snapshot)}
+    cutoff = (now or datetime.now(UTC)) - grace
+    swept = []
+    for info in found:
+        if info.type != pafs.FileType.File or info.path in referenced or info.mtime is None:
+            continue
+        written = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
+        if written < cutoff:
+            filesystem.delete_file(info.path)
+            swept.append(f"{scheme}://{info.path}")
+    return swept

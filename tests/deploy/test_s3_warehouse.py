@@ -2,13 +2,14 @@
 (moto's server here, MinIO or S3 in production), chosen by pyiceberg configuration alone.
 
 The provider stages into the bucket, the hand-off audits exactly those files and publishes, a consumer
-reads the version pinned at its run's start, and retention deletes expired files from the bucket.
+reads the version pinned at its run's start, retention deletes expired files from the bucket, and
+the files of a write killed before its commit are swept.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from mesh_orchestrator.catalog import public_properties
 from mesh_orchestrator.contracts import parse_contract
 from mesh_orchestrator.handoff import build_handoff_asset
 from mesh_orchestrator.port_pins import pin
-from mesh_orchestrator.ports import expire, load_port, require_current, snapshot_files, stage
+from mesh_orchestrator.ports import (
+    expire,
+    load_port,
+    require_current,
+    snapshot_files,
+    stage,
+    sweep_orphans,
+)
 from tests.deploy.conftest import ObjectStore, PostgresServer
 from tests.shop import consumer, items_contract
 
@@ -94,6 +102,13 @@ def test_ports_live_in_object_storage(warehouse: str, object_store: ObjectStore,
     assert first.snapshot_id in expire(table, timedelta(0))
     left = set(object_store.keys(prefix))
     assert not keys & left, "retention deleted the expired version's files from the bucket"
+    killed = f"{table.location()}/data/00000-0-killed.parquet".removeprefix(f"s3://{object_store.bucket}/")
+    object_store.client().put_object(Bucket=object_store.bucket, Key=killed, Body=b"PAR1")
+    assert sweep_orphans(table) == [], "young: it may be a write in progress"
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert sweep_orphans(table, now=later) == [f"s3://{object_store.bucket}/{killed}"]
+    assert killed not in object_store.keys(prefix)
+
     shown = str(public_properties())
     assert object_store.secret_key not in shown and object_store.access_key not in shown
     assert object_store.endpoint in shown

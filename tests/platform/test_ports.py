@@ -28,6 +28,7 @@ from mesh_orchestrator.ports import (
     snapshot_files,
     stage,
     staged_snapshot,
+    sweep_orphans,
     version_paths,
 )
 from tests.shop import items_contract
@@ -255,6 +256,30 @@ def test_retention_expires_superseded_versions_with_their_files(data_dir: Path) 
     assert all(Path(p).exists() for p in version_paths(require_current("shop", "items")))
     assert STAGING in table.refs()
     assert len(snapshot_files(table, table.current_snapshot().snapshot_id)) == 1  # type: ignore[union-attr]
+
+
+def test_files_of_a_write_killed_before_its_commit_are_swept(data_dir: Path) -> None:
+    import os
+    import shutil
+
+    contract = _contract(data_dir)
+    with duckdb.connect() as con:
+        _gold(con, 3)
+        _stage_and_publish(contract, con, "run-1")
+    table = load_port("shop", "items")
+    live = version_paths(require_current("shop", "items"))
+    folder = Path(live[0]).parent
+    killed, writing = folder / "00000-0-killed.parquet", folder / "00000-0-writing.parquet"
+    for orphan in (killed, writing):  # what a provider killed mid-write leaves: no commit names them
+        shutil.copyfile(live[0], orphan)
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).timestamp()
+    os.utime(killed, (day_ago, day_ago))
+    assert sweep_orphans(table) == [f"file://{killed}"]
+    assert not killed.exists() and writing.exists(), (
+        "a file younger than the grace may be a write in progress"
+    )
+    assert all(Path(p).exists() for p in live), "referenced files stay"
+    assert sweep_orphans(table, now=datetime.now(UTC) + timedelta(days=1)) == [f"file://{writing}"]
 
 
 def test_ports_of_the_old_layout_get_a_clear_message(data_dir: Path) -> None:
