@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint check-definitions ui clean
+.PHONY: install demo test test-long lint check-definitions ui clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -24,6 +24,9 @@ test: install           ## lint, type-check and run the test suite
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest -n 2 --dist loadfile  # two workers, each test file on one of them
+
+test-long: install      ## the minutes-long end-to-end tests under a real dagster-daemon (CI runs them too)
+	$(UV) run --frozen pytest -m long
 
 check-definitions: install
 	$(UV) run --frozen dagster definitions validate -w workspace.yaml

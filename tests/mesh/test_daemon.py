@@ -1,5 +1,7 @@
 """The mesh keeps itself up to date under a real ``dagster-daemon`` with the real workspace.
 
+These take minutes (marked ``long``): ``make test-long`` runs them, and so does CI after ``make test``.
+
 1. A new sales file is picked up by its file sensor, and gated automation carries it through sales,
    the hand-offs and finance until the published balance sheet has a new version.
 2. A sales file that breaks a hand-off gate publishes nothing, starts no consumer run, and the gate
@@ -186,6 +188,7 @@ def _known_order_line(data: Path) -> list[str]:
     return first.split(",")
 
 
+@pytest.mark.long
 def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
     before = published_version(daemon.data, "finance", "balance_sheet")
     fields = _known_order_line(daemon.data)
@@ -209,6 +212,7 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
     daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
 
 
+@pytest.mark.long
 def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> None:
     daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
     invoices_before = published_version(daemon.data, "sales", "invoices")
