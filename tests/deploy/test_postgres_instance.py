@@ -1,8 +1,10 @@
 """`docker/dagster.yaml` on a real PostgreSQL: the production instance opens, creates its schema once,
-stores a run and its events where the webserver reads them, and holds one DuckDB pool per domain.
+stores a run and its events where the webserver reads them, writes the run's logs to the object
+store, and holds one DuckDB pool per domain.
 
 The instance is `docker/dagster.yaml` as shipped, its credentials read from the environment as in the
-compose file; only the host and port (the compose service, `postgres:5432`) point at the test server.
+compose file; only the addresses (the compose services `postgres:5432` and `minio:9000`) point at the
+test servers (moto's S3 server stands in for MinIO).
 """
 
 from __future__ import annotations
@@ -25,19 +27,24 @@ from dagster import DagsterInstance, DagsterRunStatus
 from mesh_orchestrator import names
 from mesh_orchestrator.paths import REPO_ROOT
 from mesh_orchestrator.spec import discover_domains
-from tests.deploy.conftest import PostgresServer, free_port
+from tests.deploy.conftest import ObjectStore, PostgresServer, free_port
 
 PRODUCTION_YAML = REPO_ROOT / "docker" / "dagster.yaml"
 PRODUCTION = yaml.safe_load(PRODUCTION_YAML.read_text())
 
 
 @pytest.fixture(scope="module")
-def dagster_home(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A DAGSTER_HOME holding docker/dagster.yaml pointed at the test server, with its variables set."""
+def dagster_home(
+    postgres_server: PostgresServer, object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A DAGSTER_HOME holding docker/dagster.yaml pointed at the test servers, with its variables set."""
     config = yaml.safe_load(PRODUCTION_YAML.read_text())
     database = config["storage"]["postgres"]["postgres_db"]
     assert (database["hostname"], database["port"]) == ("postgres", 5432)  # the compose service
     database.update(hostname=postgres_server.host, port=postgres_server.port)
+    logs = config["compute_logs"]["config"]
+    assert logs["endpoint_url"] == "http://minio:9000"  # the compose service
+    logs.update(endpoint_url=object_store.endpoint, bucket=object_store.bucket)
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     with pytest.MonkeyPatch.context() as env:
@@ -45,6 +52,8 @@ def dagster_home(postgres_server: PostgresServer, tmp_path_factory: pytest.TempP
         env.setenv("DAGSTER_POSTGRES_USER", postgres_server.user)
         env.setenv("DAGSTER_POSTGRES_PASSWORD", postgres_server.password)
         env.setenv("DAGSTER_POSTGRES_DB", postgres_server.db_name)
+        env.setenv("AWS_ACCESS_KEY_ID", object_store.access_key)
+        env.setenv("AWS_SECRET_ACCESS_KEY", object_store.secret_key)
         yield home
 
 
@@ -61,6 +70,7 @@ def probe_run(instance: DagsterInstance) -> dg.ExecuteInProcessResult:
     def probe(domain: str) -> dg.AssetsDefinition:
         @dg.asset(key=["deploy_test", domain], pool=names.pool(domain))
         def _probe() -> dg.MaterializeResult:
+            print(f"probe of {domain}")  # captured as the step's output: stored in the object store
             return dg.MaterializeResult(metadata={"rows": 3})
 
         return _probe
@@ -117,6 +127,20 @@ def test_a_run_and_its_events_are_stored(
         latest = instance.get_latest_materialization_event(dg.AssetKey(["deploy_test", domain]))
         assert latest is not None and latest.asset_materialization is not None
         assert latest.asset_materialization.metadata["rows"].value == 3
+
+
+def test_the_runs_output_is_in_the_object_store(
+    instance: DagsterInstance, probe_run: dg.ExecuteInProcessResult, object_store: ObjectStore
+) -> None:
+    """Where the step ran does not matter: the webserver reads its output from the bucket."""
+    assert type(instance.compute_log_manager).__name__ == PRODUCTION["compute_logs"]["class"]
+    prefix = PRODUCTION["compute_logs"]["config"]["prefix"]
+    stored = [key for key in object_store.keys(prefix) if probe_run.run_id in key]
+    assert stored, f"no object under {prefix}/ for run {probe_run.run_id}: {object_store.keys(prefix)[:5]}"
+    said = b"".join(
+        object_store.client().get_object(Bucket=object_store.bucket, Key=key)["Body"].read() for key in stored
+    )
+    assert b"probe of hr" in said
 
 
 def test_each_domain_pool_admits_the_configured_number_of_steps(
