@@ -206,6 +206,7 @@ def test_report_shows_runs_floor_targets_and_what_is_missing() -> None:
     assert "handoff__shop" in text and "shop__all_assets" in text
     assert "(skipped)" in text and "till" in text
     assert "mesh/floor   1.25   target <= 1.5      OK" in text
+    assert "dbt parse (not in mesh time)" in text, "the mesh is timed warm, its parse shown apart"
     assert "share  10.0%" in text
     assert "1,200 MiB" in text
     assert "gates: FAILED" in text and "shop.items: gate_failed" in text
