@@ -25,8 +25,8 @@ test: install           ## lint, type-check and run the test suite
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest -n 2 --dist loadfile  # two workers, each test file on one of them
 
-test-long: install      ## the minutes-long end-to-end tests under a real dagster-daemon (CI runs them too)
-	$(UV) run --frozen pytest -m long
+test-long: install      ## the minutes-long end-to-end tests: the daemon's, mesh check, mesh ui (CI runs them too)
+	$(UV) run --frozen pytest -m long -n 2 --dist loadfile
 
 check-definitions: install
 	$(UV) run --frozen dagster definitions validate -w workspace.yaml

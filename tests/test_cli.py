@@ -174,6 +174,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.long  # dagster dev with every code location and the daemon: minutes on two cores
 def test_mesh_ui_finds_dagster_without_the_venv_on_path(tmp_path: Path) -> None:
     """Regression: `mesh ui` ran `dagster` from PATH. The webserver must answer; then it is stopped."""
     port = _free_port()

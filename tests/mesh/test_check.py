@@ -16,6 +16,7 @@ from tests.mesh.conftest import mesh
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
 
 
+@pytest.mark.long  # generates and runs the whole mesh from nothing (`mesh demo`): minutes
 def test_the_repository_passes_mesh_check(tmp_path: Path) -> None:
     result = mesh(tmp_path, "check", "--base", "HEAD", "--data-dir", str(tmp_path / "sample"), check=False)
     report = result.stdout
