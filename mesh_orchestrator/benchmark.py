@@ -979,7 +979,7 @@ def run_benchmark(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the child processes (``python -m mesh_orchestrator.benchmark mesh|floor``)."""
+    """Entry point of the child processes (``python -m mesh_orchestrator.benchmark parse|mesh|floor``)."""
     p = argparse.ArgumentParser(prog="python -m mesh_orchestrator.benchmark")
     sub = p.add_subparsers(dest="mode", required=True)
     sub.add_parser("parse")
