@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -37,6 +37,14 @@ def _timestamp(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time (for example 2026-12-06T18:30:00Z or 2026-12-06)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> date:
+    """An argparse type: an ISO 8601 day."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD, e.g. 2026-03-31)") from None
 
 
 def _whole_number(low: int, high: int, rule: str, what: str = "a whole number") -> Callable[[str], int]:
@@ -85,6 +93,12 @@ def _folder(text: str) -> str:
     return text
 
 
+def _file(text: str) -> str:
+    if not Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a file")
+    return text
+
+
 def _git_revision(base: str | None) -> None:
     """Refuse a ``--base`` that git cannot resolve to a commit, before any work starts."""
     if base is None:
@@ -119,6 +133,8 @@ def _say(msg: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.workspace is not None:
+        return _run_submitted(args)
     from mesh_orchestrator.run_guard import data_folder_lock, recover_dead_runs
 
     with data_folder_lock(_say):  # one command per data folder; its runs' processes are ours
@@ -129,9 +145,29 @@ def _run(args: argparse.Namespace) -> int:
 
         with dg.DagsterInstance.get() as instance:
             recover_dead_runs(instance, _say)
-            summary = run_mesh(instance, log=_say, domains=args.domains or None)
+            summary = run_mesh(instance, log=_say, domains=args.domains or None, through=args.through)
     print(format_summary(summary))
     print(f"\nDagster instance: {os.environ['DAGSTER_HOME']} (open it with `mesh ui`)")
+    return 0 if summary.success else 1
+
+
+def _run_submitted(args: argparse.Namespace) -> int:
+    """``mesh run --workspace``: the instance of ``$DAGSTER_HOME`` (a production one, with its run
+    coordinator and launcher) runs each job in its code location; this process only waits."""
+    if not os.environ.get("DAGSTER_HOME"):
+        raise UsageError("--workspace submits runs to the instance of $DAGSTER_HOME: set DAGSTER_HOME")
+    import dagster as dg
+
+    from mesh_orchestrator.launch import open_workspace
+    from mesh_orchestrator.runner import format_summary, run_mesh
+
+    with dg.DagsterInstance.get() as instance, open_workspace(instance, Path(args.workspace)) as workspace:
+        summary = run_mesh(
+            instance, log=_say, domains=args.domains or None, workspace=workspace, through=args.through
+        )
+    print(format_summary(summary))
+    home = os.environ["DAGSTER_HOME"]
+    print(f"\nDagster instance: {home} (the runs are in its UI, under their code locations)")
     return 0 if summary.success else 1
 
 
@@ -363,6 +399,17 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run every code location's assets in dependency order")
     run.add_argument("--domains", nargs="*", type=_domain, help="only these domains (and their hand-offs)")
+    run.add_argument(
+        "--workspace",
+        type=_file,
+        help="submit the runs to the instance of $DAGSTER_HOME through this workspace file's code "
+        "locations, as the UI launches them (a production deployment), instead of running them here",
+    )
+    run.add_argument(
+        "--through",
+        type=_day,
+        help="run partitions up to this day (default: the last day a landing file has data for)",
+    )
     run.set_defaults(func=_run)
 
     backfill = sub.add_parser(
@@ -377,7 +424,7 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="generate sample data, then run the whole mesh")
     data_options(demo)
-    demo.set_defaults(func=_demo, domains=None)
+    demo.set_defaults(func=_demo, domains=None, workspace=None, through=None)
 
     bench = sub.add_parser(
         "benchmark",

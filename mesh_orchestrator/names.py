@@ -5,8 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 MESH = "mesh"
+#: The meta-orchestrator's code location (workspace.yaml); its assets are under ``MESH``.
+MESH_LOCATION = "mesh_orchestrator"
 HANDOFF = "handoff"
 LAYERS = ("landing", "bronze", "silver", "gold")
+
+
+def code_location(location: str) -> str:
+    """The workspace's name of a ``mesh run`` location: a domain's own, or the meta-orchestrator's."""
+    return MESH_LOCATION if location == MESH else location
 
 
 def asset_key(domain: str, layer: str, name: str) -> dg.AssetKey:

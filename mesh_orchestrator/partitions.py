@@ -105,15 +105,14 @@ def run_range(context: dg.AssetExecutionContext) -> DayRange:
     return DayRange(window.start.date(), window.end.date())
 
 
-def full_range_tags(job: dg.JobDefinition, until: date | None = None) -> dict[str, str]:
-    """Tags that make one run of ``job`` cover its partitions from the first to the one holding
-    ``until`` (default: every partition that exists); none for an unpartitioned job."""
-    pdef = job.partitions_def
-    if pdef is None:
-        return {}
+def full_range_tags(
+    pdef: dg.PartitionsDefinition, job_name: str, until: date | None = None
+) -> dict[str, str]:
+    """Tags that make one run of a job partitioned by ``pdef`` cover its partitions from the first
+    to the one holding ``until`` (default: every partition that exists)."""
     keys = list(pdef.get_partition_keys())
     if not keys:
-        raise ValueError(f"{job.name} has no partitions yet ({pdef})")
+        raise ValueError(f"{job_name} has no partitions yet ({pdef})")
     if until is not None:  # keys are ISO dates (the first day of their period)
         keys = [k for k in keys if k <= until.isoformat()] or keys[:1]
     return dict(range_tags(keys[0], keys[-1]))

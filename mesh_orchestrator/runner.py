@@ -14,23 +14,27 @@ import importlib
 import io
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import dagster as dg
+from dagster._core.events import DagsterEvent
+from dagster._core.workspace.context import BaseWorkspaceRequestContext
 
 from mesh_orchestrator import names
 from mesh_orchestrator.errors import MeshError
 from mesh_orchestrator.feed_files import UNPARSEABLE_METADATA, UNREAD_METADATA
 from mesh_orchestrator.headline import balance_sheet_headline
 from mesh_orchestrator.ingestion import landing_files
+from mesh_orchestrator.launch import submit_run, wait_for_run
 from mesh_orchestrator.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     file_day,
     full_range_tags,
+    partitions_def,
     range_tags,
 )
 from mesh_orchestrator.ports import current_version, refuse_legacy_layout
@@ -97,58 +101,108 @@ def _execute(
     instance: dg.DagsterInstance,
     log: Log,
     partitions: tuple[str, str] | None = None,
+    *,
+    workspace: BaseWorkspaceRequestContext | None = None,
+    through: date | None = None,
 ) -> StepOutcome:
     """One run of a job; a partitioned job's run covers ``partitions`` (first, last key), by
-    default every partition that exists (one run, as a single-run backfill does)."""
-    defs = _location_definitions(location)
-    job = defs.resolve_job_def(job_name)
-    scope = full_range_tags(job, data_horizon()) if partitions is None else dict(range_tags(*partitions))
+    default every partition up to ``through`` (default: the last day with data), in one run as a
+    single-run backfill does.
+
+    Without ``workspace`` the run executes in this process; with one, it is submitted to the
+    instance through its code location (as the UI launches runs) and waited for.
+    """
+    scope = _scope(location, job_name, partitions, through, local=workspace is None)
     covers = f" for partitions {scope[RANGE_START_TAG]}..{scope[RANGE_END_TAG]}" if scope else ""
     log(f"[{location}] running {job_name}{covers} ...")
+    # Who runs it (process, host, data folder lock): a later `mesh run` can tell it died.
+    tags = {**owner_tags(), "mesh/location": location, **scope}
     started = time.monotonic()
-    # dbt's own progress lines go to stdout; keep them for a failure report instead of the console.
-    captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            # Who runs it (process, host, data folder lock): a later `mesh run` can tell it died.
-            tags={**owner_tags(), "mesh/location": location, **scope},
-            # Failures are reported in the summary (the full events and stack traces are in the UI).
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    output = ""
+    if workspace is None:
+        job = _location_definitions(location).resolve_job_def(job_name)
+        # dbt's own progress lines go to stdout; keep them for a failure report instead of the console.
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                tags=tags,
+                # Failures are reported in the summary (the full events and stack traces are in the UI).
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+        run_id, success, events = result.run_id, result.success, result.all_events
+        output = captured.getvalue()
+    else:
+        run_id = submit_run(instance, workspace, names.code_location(location), job_name, tags)
+        run = wait_for_run(instance, run_id, log, f"[{location}] {job_name}")
+        success = run.status == dg.DagsterRunStatus.SUCCESS
+        events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
+    outcome = _outcome(location, job_name, run_id, success, time.monotonic() - started, events)
+    if not success:
+        tail = output.splitlines()[-30:]
+        if tail:
+            log(f"[{location}] last lines of output:\n  " + "\n  ".join(tail))
+    status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
+    where = "" if workspace is None else f" (run {run_id})"
+    log(
+        f"[{location}] {job_name}: {status} in {outcome.seconds:.1f}s, {outcome.materialised} assets, "
+        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed{where}"
+    )
+    return outcome
+
+
+def _scope(
+    location: str, job_name: str, partitions: tuple[str, str] | None, through: date | None, local: bool
+) -> dict[str, str]:
+    """The partition-range tags of a run (none for an unpartitioned job)."""
+    if partitions is not None:
+        return dict(range_tags(*partitions))
+    if local:
+        pdef = _location_definitions(location).resolve_job_def(job_name).partitions_def
+    else:  # from the spec: the submitting process need not load the location's code
+        spec = load_all_specs().get(location)
+        pdef = partitions_def(spec.partitioning) if spec and spec.partitioning else None
+    if pdef is None:
+        return {}
+    until = through or data_horizon()
+    if until is None and not local:
+        raise MeshError(
+            f"{location} is partitioned and no landing folder is on this machine to tell the last day "
+            "with data: say up to which day to run with --through YYYY-MM-DD"
         )
-    outcome = StepOutcome(location, job_name, result.run_id, result.success, time.monotonic() - started)
-    for event in result.get_asset_materialization_events():
-        outcome.materialised += 1
-        if event.asset_key is not None:
-            outcome.materialised_keys.add(event.asset_key.to_user_string())
-        metadata = event.step_materialization_data.materialization.metadata
-        rows = metadata.get("dagster/row_count")
-        if rows is not None and isinstance(rows.value, int):
-            outcome.rows += rows.value
-        if event.asset_key is not None:
-            _collect_files(event.asset_key, metadata, outcome)
-    for evaluation in result.get_asset_check_evaluations():
-        if evaluation.passed:
-            outcome.checks_passed += 1
-        elif evaluation.severity == dg.AssetCheckSeverity.ERROR:
+    return full_range_tags(pdef, job_name, until)
+
+
+def _outcome(
+    location: str, job_name: str, run_id: str, success: bool, seconds: float, events: Sequence[DagsterEvent]
+) -> StepOutcome:
+    """What one run did, from its events: materialisations, rows, checks, files, failures."""
+    outcome = StepOutcome(location, job_name, run_id, success, seconds)
+    for event in events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            outcome.materialised += 1
+            if event.asset_key is not None:
+                outcome.materialised_keys.add(event.asset_key.to_user_string())
+            metadata = event.step_materialization_data.materialization.metadata
+            rows = metadata.get("dagster/row_count")
+            if rows is not None and isinstance(rows.value, int):
+                outcome.rows += rows.value
+            if event.asset_key is not None:
+                _collect_files(event.asset_key, metadata, outcome)
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            assert isinstance(evaluation, dg.AssetCheckEvaluation)
+            if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+                outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
+                continue
             outcome.checks_failed += 1
             failed = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             if evaluation.description:
                 failed += f": {evaluation.description}"
             outcome.failed_checks.append(failed)
-        else:
-            outcome.checks_passed += 1  # a warning is reported in the UI, it does not gate
-    if not result.success:
-        outcome.error = "\n".join(_failure_messages(result)) or "run failed"
-        tail = captured.getvalue().splitlines()[-30:]
-        if tail:
-            log(f"[{location}] last lines of output:\n  " + "\n  ".join(tail))
-    status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
-    log(
-        f"[{location}] {job_name}: {status} in {outcome.seconds:.1f}s, {outcome.materialised} assets, "
-        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed"
-    )
+    if not success:
+        outcome.error = "\n".join(_failure_messages(events)) or "run failed"
     return outcome
 
 
@@ -182,10 +236,14 @@ def data_horizon() -> date | None:
     return max(days, default=None)
 
 
-def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What each failed step said: the user's Failure description, else the error message."""
-    messages = []
-    for event in result.all_events:
+def _failure_messages(events: Sequence[DagsterEvent]) -> list[str]:
+    """What each failed step said: the user's Failure description, else the error message; for a
+    run that failed with no step failing (its worker lost, say), what the run failure said."""
+    messages: list[str] = []
+    for event in events:
+        if event.event_type_value == "RUN_FAILURE" and not messages:
+            messages.append(event.message or "run failed")
+            continue
         if event.event_type_value != "STEP_FAILURE":
             continue
         data = event.step_failure_data
@@ -264,8 +322,14 @@ def run_partitions(
 
 
 def run_mesh(
-    instance: dg.DagsterInstance, log: Log = print, domains: list[str] | None = None
+    instance: dg.DagsterInstance,
+    log: Log = print,
+    domains: list[str] | None = None,
+    workspace: BaseWorkspaceRequestContext | None = None,
+    through: date | None = None,
 ) -> MeshRunSummary:
+    """Every domain's job, then its hand-offs, providers first. Runs execute in this process, or,
+    given a ``workspace``, are submitted through its code locations (see ``launch``)."""
     refuse_legacy_layout()  # ports of the layout before Iceberg: say what to do before running anything
     specs = load_all_specs()
     order = [d for d in domain_order(specs) if domains is None or d in domains]
@@ -283,7 +347,9 @@ def run_mesh(
             ]
             log(f"[{domain}] skipped: {reason}")
             continue
-        step = _execute(domain, names.domain_job_name(domain), instance, log)
+        step = _execute(
+            domain, names.domain_job_name(domain), instance, log, workspace=workspace, through=through
+        )
         summary.steps.append(step)
         if not step.success:
             failed_products.update(ProductRef(domain, p) for p in spec.products)
@@ -294,7 +360,9 @@ def run_mesh(
             continue
         if not spec.products:
             continue
-        handoff = _execute(names.MESH, names.handoff_job_name(domain), instance, log)
+        handoff = _execute(
+            names.MESH, names.handoff_job_name(domain), instance, log, workspace=workspace, through=through
+        )
         summary.steps.append(handoff)
         for outcome in _handoff_outcomes(spec, handoff):
             summary.products.append(outcome)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mesh_orchestrator import environment
-from mesh_orchestrator.cli import parser
+from mesh_orchestrator.cli import main, parser
 from mesh_orchestrator.environment import ToolNotFoundError, tool
 from mesh_orchestrator.paths import REPO_ROOT
 
@@ -41,6 +41,8 @@ BAD: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
     ("run",): [
         (["--domains", "nonexist"], "unknown domain 'nonexist'; the domains are finance, hr"),
         (["--domains", "inventory", "nonexist"], "unknown domain 'nonexist'"),
+        (["--through", "March"], "--through: 'March' is not a day (YYYY-MM-DD"),
+        (["--workspace", "no-such-workspace.yaml"], "--workspace: no-such-workspace.yaml is not a file"),
     ],
     ("backfill",): [
         ([], "required: domain"),
@@ -126,6 +128,19 @@ def test_bad_arguments_end_in_one_line_and_exit_2(argv: list[str], expected: str
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert expected in lines[0]
     assert not data.exists(), "nothing was written"
+
+
+def test_run_on_a_workspace_needs_an_instance_to_submit_to(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["run", "--workspace", A_FILE]) == 2
+    said = capsys.readouterr()
+    assert (
+        said.err.strip()
+        == ("error: --workspace submits runs to the instance of $DAGSTER_HOME: set DAGSTER_HOME")
+        and said.out == ""
+    )
 
 
 def test_tool_is_found_beside_the_interpreter_without_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ def test_domain_without_products_runs_no_handoff(monkeypatch: pytest.MonkeyPatch
     specs = {"ledger": _spec("ledger")}
     ran: list[str] = []
 
-    def execute(location: str, job: str, instance: object, log: object) -> runner.StepOutcome:
+    def execute(location: str, job: str, instance: object, log: object, **_: object) -> runner.StepOutcome:
         ran.append(job)
         return runner.StepOutcome(location, job, "run", True, 0.0)
 
@@ -48,7 +48,7 @@ def test_failed_domain_run_stops_its_consumers(monkeypatch: pytest.MonkeyPatch) 
     }
     ran: list[str] = []
 
-    def execute(location: str, job: str, instance: object, log: object) -> runner.StepOutcome:
+    def execute(location: str, job: str, instance: object, log: object, **_: object) -> runner.StepOutcome:
         ran.append(job)
         return runner.StepOutcome(location, job, "run", False, 0.0, error="dbt test failed")
 
