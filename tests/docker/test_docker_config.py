@@ -400,7 +400,10 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
     assert config["telemetry"] == {"enabled": False}
     assert config["concurrency"]["pools"]["default_limit"] == 1
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert config["run_launcher"]["class"] == "DefaultRunLauncher"
+    # Dagster's default launcher (each run in its code location's server), with a health check.
+    launcher = config["run_launcher"]
+    assert launcher == {"module": "mesh_orchestrator.run_launcher", "class": "CodeServerRunLauncher"}
+    assert config["run_monitoring"]["enabled"]
 
 
 def test_run_logs_go_to_the_object_store() -> None:

@@ -1,0 +1,60 @@
+"""The run launcher's health check, as run monitoring calls it (the topology test kills a real code
+server; here, a server that never answers, and a run that finished)."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from dagster._core.launcher import WorkerStatus
+from dagster._core.storage.tags import GRPC_INFO_TAG
+
+from mesh_orchestrator.run_launcher import UNREACHABLE_CHECKS, CodeServerRunLauncher
+from tests.deploy.conftest import free_port
+
+LAUNCHER = {"module": "mesh_orchestrator.run_launcher", "class": "CodeServerRunLauncher"}
+
+
+@dg.op
+def _noop() -> None:
+    return None
+
+
+@dg.job
+def _job() -> None:
+    _noop()
+
+
+def test_the_instance_loads_the_launcher_from_its_configuration() -> None:
+    with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
+        assert isinstance(instance.run_launcher, CodeServerRunLauncher)
+        assert instance.run_launcher.supports_check_run_worker_health
+
+
+def test_a_run_whose_server_stays_silent_is_lost_after_some_checks() -> None:
+    nobody = json.dumps({"host": "127.0.0.1", "port": free_port()})  # nothing listens there
+    with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
+        run = instance.create_run_for_job(
+            _job, status=dg.DagsterRunStatus.STARTED, tags={GRPC_INFO_TAG: nobody}
+        )
+        launcher = instance.run_launcher
+        for _ in range(UNREACHABLE_CHECKS - 1):  # a restart in progress, a network blip: not yet
+            result = launcher.check_run_worker_health(run)
+            assert result.status == WorkerStatus.RUNNING and result.transient
+        result = launcher.check_run_worker_health(run)
+    assert result.status == WorkerStatus.FAILED
+    assert f"did not answer {UNREACHABLE_CHECKS} health checks" in str(result.msg)
+
+
+def test_a_finished_run_is_not_checked() -> None:
+    with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
+        run = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.SUCCESS)
+        assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.SUCCESS
+
+
+def test_a_run_not_launched_in_a_code_server_is_left_alone() -> None:
+    """A run executed in its own process (``mesh run`` without ``--workspace``) on the production
+    instance: monitoring must not fail it for want of a code server to ask."""
+    with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
+        run = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.STARTED)
+        assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
