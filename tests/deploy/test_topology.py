@@ -8,9 +8,10 @@ started from ``docker/`` (see ``topology.py``). Run it alone with
    location: the webserver lists each under its location, and re-executes one.
 3. A sales file dropped into sales' folder ends as a new balance-sheet version in the object store;
    every run was launched in its own location's code server; its logs are read through the webserver.
-4. A file failing a hand-off gate publishes nothing and starts no consumer run.
-5. A code server killed mid-run and restarted: run monitoring fails the run, a retry or the next run
+4. A code server killed mid-run and restarted: run monitoring fails the run, a retry or the next run
    completes, and every port's ``main`` still holds only whole versions.
+5. A file failing a hand-off gate publishes nothing and starts no consumer run. Last: its bad line
+   stays in sales' data, so every later sales version would fail the same gate.
 """
 
 from __future__ import annotations
@@ -336,33 +337,6 @@ def test_a_new_sales_file_reaches_the_balance_sheet(topology: Topology, mesh_run
     assert text.strip(), "the webserver returned empty logs"
 
 
-def test_a_file_failing_a_gate_publishes_nothing_and_starts_no_consumer(
-    topology: Topology, mesh_run: str
-) -> None:
-    _settle(topology)
-    invoices = _published("sales", "invoices")
-    started = datetime.now(UTC)
-    _drop_orders(  # a negative quantity: typed fine, but the invoices contract requires quantity >= 1
-        topology,
-        "distributor_DIST-01_2026-03-31_correction.csv",
-        lambda f: f"DO-9000002,1,2026-03-31,{f[3]},{f[4]},{f[5]},-3,{f[7]}",
-    )
-    alerts = (
-        Path(topology.services[service_name(names.MESH_LOCATION)].env["MESH_DATA_DIR"])
-        / "alerts"
-        / "alerts.jsonl"
-    )
-
-    def gate_alert() -> bool:
-        said = alerts.read_text().splitlines() if alerts.exists() else []
-        return any('"gate_failure"' in line and "sales__invoices" in line for line in said)
-
-    _wait("the gate-failure alert", gate_alert, topology)
-    _settle(topology)  # many automation ticks after the failure: still no consumer run
-    assert _published("sales", "invoices") == invoices
-    assert not [r.run_id for r in _runs_since(started) if _location(r) == "finance"]
-
-
 def test_a_killed_code_server_fails_its_run_and_the_mesh_recovers(topology: Topology, mesh_run: str) -> None:
     _settle(topology)
     invoices = _published("sales", "invoices")
@@ -416,3 +390,30 @@ def test_a_killed_code_server_fails_its_run_and_the_mesh_recovers(topology: Topo
             versions = ports.published_versions(ports.load_port(domain, product))
             assert [v.version for v in versions] == list(range(1, len(versions) + 1)), (domain, product)
             assert all(v.rows is not None and v.run_id for v in versions), (domain, product)
+
+
+def test_a_file_failing_a_gate_publishes_nothing_and_starts_no_consumer(
+    topology: Topology, mesh_run: str
+) -> None:
+    _settle(topology)
+    invoices = _published("sales", "invoices")
+    started = datetime.now(UTC)
+    _drop_orders(  # a negative quantity: typed fine, but the invoices contract requires quantity >= 1
+        topology,
+        "distributor_DIST-01_2026-03-31_correction.csv",
+        lambda f: f"DO-9000002,1,2026-03-31,{f[3]},{f[4]},{f[5]},-3,{f[7]}",
+    )
+    alerts = (
+        Path(topology.services[service_name(names.MESH_LOCATION)].env["MESH_DATA_DIR"])
+        / "alerts"
+        / "alerts.jsonl"
+    )
+
+    def gate_alert() -> bool:
+        said = alerts.read_text().splitlines() if alerts.exists() else []
+        return any('"gate_failure"' in line and "sales__invoices" in line for line in said)
+
+    _wait("the gate-failure alert", gate_alert, topology)
+    _settle(topology)  # many automation ticks after the failure: still no consumer run
+    assert _published("sales", "invoices") == invoices
+    assert not [r.run_id for r in _runs_since(started) if _location(r) == "finance"]
