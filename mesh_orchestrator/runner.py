@@ -115,8 +115,9 @@ def _execute(
     scope = _scope(location, job_name, partitions, through, local=workspace is None)
     covers = f" for partitions {scope[RANGE_START_TAG]}..{scope[RANGE_END_TAG]}" if scope else ""
     log(f"[{location}] running {job_name}{covers} ...")
-    # Who runs it (process, host, data folder lock): a later `mesh run` can tell it died.
-    tags = {**owner_tags(), "mesh/location": location, **scope}
+    tags = {"mesh/location": location, **scope}
+    if workspace is None:  # who runs it (process, host, data folder lock): a later `mesh run` can
+        tags.update(owner_tags())  # tell it died; a submitted run is its code server's (run monitoring)
     started = time.monotonic()
     output = ""
     if workspace is None:

@@ -87,3 +87,35 @@ def test_backfill_errors_say_what_to_do(
 ) -> None:
     with pytest.raises(MeshError, match=re.escape(message)):
         run_partitions(dg.DagsterInstance.ephemeral(), domain, first, last, log=lambda _: None)
+
+
+def test_a_submitted_run_is_not_claimed_by_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run submitted through a workspace executes in its code server and outlives ``mesh run``:
+    it carries no owner tags, or a later ``mesh run`` on this host would mark it dead."""
+    from mesh_orchestrator import names, run_guard
+
+    submitted: dict[str, str] = {}
+
+    def submit(instance: object, workspace: object, location: str, job: str, tags: dict[str, str]) -> str:
+        submitted.update(tags, location=location)
+        return "run-1"
+
+    class Finished:
+        status = dg.DagsterRunStatus.SUCCESS
+
+    class Instance:
+        def all_logs(self, run_id: str) -> list[object]:
+            return []
+
+    monkeypatch.setattr(runner, "submit_run", submit)
+    monkeypatch.setattr(runner, "wait_for_run", lambda *_a, **_k: Finished())
+    step = runner._execute(
+        names.MESH,
+        names.handoff_job_name("hr"),
+        Instance(),
+        lambda _m: None,
+        workspace=object(),  # type: ignore[arg-type]
+    )
+    assert step.success and step.run_id == "run-1"
+    assert submitted["location"] == names.MESH_LOCATION
+    assert run_guard.STARTED_BY_TAG not in submitted and submitted["mesh/location"] == names.MESH
