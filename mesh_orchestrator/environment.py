@@ -41,6 +41,9 @@ concurrency:
 run_monitoring:
   enabled: true
   poll_interval_seconds: 30
+  # A lost run never releases the pool slot its step held: without this, that domain's next run
+  # (the retry too) would stay queued for ever.
+  free_slots_after_run_end_seconds: 60
 run_retries:
   enabled: true
   max_retries: 1

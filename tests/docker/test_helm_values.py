@@ -89,6 +89,8 @@ def test_values_parse_and_configure_the_mesh_instance() -> None:
     daemon = chart["dagsterDaemon"]
     assert daemon["runCoordinator"] == {"enabled": True, "type": "QueuedRunCoordinator"}
     assert daemon["runMonitoring"]["enabled"] is True
+    free_after = instance["run_monitoring"]["free_slots_after_run_end_seconds"]
+    assert daemon["runMonitoring"]["freeSlotsAfterRunEndSeconds"] == free_after
     assert daemon["runRetries"] == {
         "enabled": True,
         "maxRetries": instance["run_retries"]["max_retries"],
