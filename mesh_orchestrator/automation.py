@@ -79,10 +79,17 @@ def after_other_partitionings(partitioned: bool) -> dg.AutomationCondition:
     backfill), in no guaranteed order. Finance's unpartitioned reconciliation reads the sales port
     directly and through the monthly ledger: requested on the new port alone, it would compare the
     new sales version with the old ledger. So an asset waits while such a dependency is requested,
-    or has dependencies that updated since it last did; it follows once that dependency updated.
+    has dependencies that updated since it last did, or has dependencies requested on this tick
+    (the ledger re-closed in the very tick a new sales version arrived: the new journals are about
+    to be posted, and Dagster's ``since`` lets the ledger's own update hide that); it follows once
+    that dependency updated.
     """
     ac = dg.AutomationCondition
-    outdated = ac.any_deps_updated().since(ac.newly_updated()) | ac.will_be_requested()
+    outdated = (
+        ac.any_deps_updated().since(ac.newly_updated())
+        | ac.will_be_requested()
+        | ac.any_deps_match(ac.will_be_requested())
+    )
     waiting = ac.any_deps_match(outdated)
     keys = dg.AssetSelection.assets(*partitioned_keys())
     return ~(waiting.ignore(keys) if partitioned else waiting.allow(keys))

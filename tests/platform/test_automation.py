@@ -282,3 +282,35 @@ def test_a_new_product_version_recloses_in_order_never_beside(mesh_defs: dg.Defi
     for month in ("2026-01-01", "2026-02-01", "2026-03-01"):
         ticks.materialize(LEDGER, partition=month)
     assert ticks.tick()[RECONCILIATION] == 1
+
+
+def test_a_provider_version_arriving_as_the_ledger_recloses_waits_for_the_new_close(
+    mesh_defs: dg.Definitions,
+) -> None:
+    """The ledger re-closed for one provider (hr) in the very tick another provider's (sales) new
+    version arrived: the reconciliation, requested beside the new sales staging, would compare the
+    new sales port with a ledger that has not posted it yet, and its blocking check would fail. It
+    waits for the ledger to re-close on the new sales journals (found on the topology test)."""
+    graph = mesh_defs.resolve_asset_graph()
+    finance = sorted(
+        k for k in graph.get_all_asset_keys() if k.path[0] == "finance" and k.path[1] != "landing"
+    )
+    silver = [k for k in finance if k.path[1] == "silver"]
+    months = ("2026-01-01", "2026-02-01", "2026-03-01")
+    ticks = Ticks(mesh_defs, *silver, LEDGER, RECONCILIATION, now=APRIL)
+    for key in finance:
+        for partition in months if graph.get(key).partitions_def else [None]:
+            ticks.materialize(key, partition=partition)
+    ticks.tick()
+    for month in months:  # the close of an earlier cascade ends ...
+        ticks.materialize(LEDGER, partition=month)
+    ticks.materialize(SALES_HANDOFF)  # ... as sales publishes
+    first = ticks.tick()
+    assert first[dg.AssetKey(["finance", "silver", "stg_ports__sales_invoices"])] == 1
+    assert first[RECONCILIATION] == 0
+    for key in (k for k in silver if first[k]):
+        ticks.materialize(key)
+    assert ticks.tick()[LEDGER] == 3
+    for month in months:
+        ticks.materialize(LEDGER, partition=month)
+    assert ticks.tick()[RECONCILIATION] == 1
