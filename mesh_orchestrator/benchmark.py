@@ -84,6 +84,17 @@ class BenchmarkFolderError(MeshError):
 
 
 @dataclass
+class StepTiming:
+    """One Dagster step of a mesh run: its wall time and the sampled peak of the process tree
+    while it ran (None where ``/proc`` cannot be sampled)."""
+
+    key: str
+    phase: str
+    seconds: float
+    peak_mib: float | None = None
+
+
+@dataclass
 class RunTiming:
     """One Dagster run of the mesh (a domain's job or its hand-offs)."""
 
@@ -97,10 +108,18 @@ class RunTiming:
     checks_failed: int = 0
     phases: dict[str, float] = field(default_factory=dict)
     gx_seconds: float = 0.0
+    steps: list[StepTiming] = field(default_factory=list)
+    peak_mib: float | None = None  # sampled peak of the process tree while the run ran
 
     @property
     def is_handoff(self) -> bool:
         return self.location != self.domain
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunTiming:
+        values = dict(data)
+        values["steps"] = [StepTiming(**s) for s in values.get("steps", [])]  # absent before steps
+        return cls(**values)
 
 
 @dataclass
@@ -143,7 +162,7 @@ class MeshMeasure:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MeshMeasure:
         values = dict(data)
-        values["runs"] = [RunTiming(**r) for r in values["runs"]]
+        values["runs"] = [RunTiming.from_json(r) for r in values["runs"]]
         return cls(**values)
 
 
@@ -209,6 +228,15 @@ class BenchmarkResult:
     @property
     def gx_share(self) -> float:
         return self.mesh.gx_seconds / self.mesh.seconds if self.mesh.seconds > 0 else 0.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BenchmarkResult:
+        """Read back what :meth:`to_json` wrote (``figures`` is derived, so it is dropped)."""
+        values = {k: v for k, v in data.items() if k not in ("figures", "growth")}
+        values["mesh"] = MeshMeasure.from_json(values["mesh"])
+        if values.get("floor") is not None:
+            values["floor"] = FloorMeasure.from_json(values["floor"])
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -339,6 +367,8 @@ class TreeMemorySampler:
         self.interval = interval
         self.peak_tree: int | None = None
         self.peak_child = 0
+        #: (epoch seconds, bytes of the tree): a few hundred KiB for an hour, read per run and step
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
@@ -348,13 +378,23 @@ class TreeMemorySampler:
             tree = process_tree_rss(root)
             if tree is None:
                 return
-            self.peak_tree = max(self.peak_tree or 0, sum(tree.values()))
+            total = sum(tree.values())
+            self.samples.append((time.time(), total))
+            self.peak_tree = max(self.peak_tree or 0, total)
             self.peak_child = max([self.peak_child, *(v for k, v in tree.items() if k != root)])
             self._stop.wait(self.interval)
 
     def start(self) -> TreeMemorySampler:
         self._thread.start()
         return self
+
+    def peak_between(self, start: float, end: float) -> float | None:
+        """The sampled peak of the tree, in MiB, from ``start`` to ``end`` (epoch seconds): the
+        samples inside, and the last one before (a step shorter than the interval has none)."""
+        inside = [b for t, b in self.samples if start <= t <= end]
+        before = [b for t, b in self.samples if t < start]
+        seen = inside + before[-1:]
+        return max(seen) / MIB if seen else None
 
     def stop(self) -> tuple[float | None, float | None]:
         """Stop sampling: (peak of the tree, peak of the largest child) in MiB, None where
@@ -426,12 +466,16 @@ def _mesh_child(out: Path) -> int:
                 checks_failed=step.checks_failed,
             )
             if step.run_id is not None:
+                run_record = instance.get_run_record_by_id(step.run_id)
+                if run_record is not None and run_record.start_time and run_record.end_time:
+                    timing.peak_mib = sampler.peak_between(run_record.start_time, run_record.end_time)
                 for stats in instance.get_run_step_stats(step.run_id):
                     if stats.start_time is not None and stats.end_time is not None:
                         phase = step_phase(stats.step_key)
-                        timing.phases[phase] = (
-                            timing.phases.get(phase, 0.0) + stats.end_time - stats.start_time
-                        )
+                        secs = stats.end_time - stats.start_time
+                        timing.phases[phase] = timing.phases.get(phase, 0.0) + secs
+                        peak = sampler.peak_between(stats.start_time, stats.end_time)
+                        timing.steps.append(StepTiming(stats.step_key, phase, secs, peak))
                 records = instance.get_records_for_run(
                     step.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
                 ).records
@@ -779,6 +823,25 @@ def format_mesh_table(mesh: MeshMeasure) -> list[str]:
     return lines
 
 
+#: Steps listed in the summary, slowest first (all of them are in benchmark.json).
+SLOWEST_STEPS = 15
+
+
+def format_steps_table(mesh: MeshMeasure, limit: int = SLOWEST_STEPS) -> list[str]:
+    """The slowest steps with the sampled peak memory of the process tree while each ran."""
+    steps = sorted(((run, step) for run in mesh.runs for step in run.steps), key=lambda rs: -rs[1].seconds)
+    if not steps:
+        return []
+    header = f"{'step':<58}{'run':<26}{'secs':>8}{'peak MiB':>10}"
+    lines = [header, "-" * len(header)]
+    for run, step in steps[:limit]:
+        peak = f"{step.peak_mib:>10,.0f}" if step.peak_mib is not None else f"{'-':>10}"
+        lines.append(f"{step.key[:57]:<58}{run.job[:25]:<26}{step.seconds:>8.1f}{peak}")
+    if len(steps) > limit:
+        lines.append(f"... and {len(steps) - limit} faster steps (benchmark.json lists them all)")
+    return lines
+
+
 def format_floor_table(mesh: MeshMeasure, floor: FloorMeasure) -> list[str]:
     header = (
         f"{'domain':<13}"
@@ -828,6 +891,10 @@ def format_summary(result: BenchmarkResult) -> str:
         "",
         *format_mesh_table(mesh),
     ]
+    steps = format_steps_table(mesh)
+    if steps:
+        lines += ["", "Slowest steps (seconds; peak = the process tree's, sampled while the step ran)", ""]
+        lines += steps
     if result.floor is not None:
         lines += ["", "DuckDB-only floor per domain (seconds)", "", *format_floor_table(mesh, result.floor)]
     lines += ["", "Summary", "-------"]
@@ -909,10 +976,25 @@ def _child(mode: str, args: Iterable[str], env: Mapping[str, str]) -> None:
 
 
 def run_benchmark(
-    scale: int, seed: int, folder: Path | None = None, skip_floor: bool = False, log: Log = print
+    scale: int,
+    seed: int,
+    folder: Path | None = None,
+    skip_floor: bool = False,
+    log: Log = print,
+    compare: Path | None = None,
 ) -> BenchmarkResult:
+    """Generate, parse, run the mesh (and the floor), print the summary and write benchmark.json.
+
+    ``compare``: an earlier ``benchmark.json`` (or its folder), read before this folder is wiped;
+    the summary then shows how every figure grew (``benchmark_growth``).
+    """
     if isinstance(scale, bool) or scale < 1:
         raise MeshError(f"--scale must be a positive integer, got {scale!r}")
+    baseline = None
+    if compare is not None:
+        from mesh_orchestrator.benchmark_growth import load_baseline
+
+        baseline = load_baseline(compare)  # before the wipe: it may be this very folder's
     from mesh_orchestrator.generate import generate
     from mesh_orchestrator.spec import load_all_specs
 
@@ -972,8 +1054,15 @@ def run_benchmark(
         floor=floor,
         parse_seconds=parse_seconds,
     )
-    (folder / RESULT_FILE).write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
-    log(format_summary(result))
+    data = result.to_json()
+    summary = format_summary(result)
+    if baseline is not None and compare is not None:
+        from mesh_orchestrator.benchmark_growth import format_growth, growth_json
+
+        data["growth"] = growth_json(result, baseline, str(compare))
+        summary += "\n\n" + "\n".join(format_growth(result, baseline))
+    (folder / RESULT_FILE).write_text(json.dumps(data, indent=2), encoding="utf-8")
+    log(summary)
     log(f"\nFigures written to {folder / RESULT_FILE}")
     return result
 

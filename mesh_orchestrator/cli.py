@@ -200,10 +200,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mesh_orchestrator.benchmark import run_benchmark
+    from mesh_orchestrator.benchmark import default_folder, run_benchmark
 
     folder = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
-    result = run_benchmark(args.scale, args.seed, folder, skip_floor=args.skip_floor)
+    compare = default_folder(args.compare_scale) if args.compare_scale else args.compare
+    result = run_benchmark(args.scale, args.seed, folder, skip_floor=args.skip_floor, compare=compare)
     return 0 if result.mesh.success else 1
 
 
@@ -441,6 +442,19 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--skip-floor", action="store_true", help="do not replay the SQL on DuckDB alone (no ratio)"
+    )
+    growth = bench.add_mutually_exclusive_group()
+    growth.add_argument(
+        "--compare-scale",
+        type=_positive_int,
+        metavar="N",
+        help="show each figure's growth from the last benchmark of scale N (in its default folder)",
+    )
+    growth.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="show each figure's growth from an earlier benchmark.json (or the folder holding it)",
     )
     bench.set_defaults(func=_benchmark)
 

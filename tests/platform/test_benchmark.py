@@ -147,6 +147,12 @@ def _result(scale: int = 2000, gx: float = 10.0, floor_seconds: float = 80.0) ->
                 assets=5,
                 rows=1_000,
                 phases={"landing": 10.0, "bronze": 5.0, "dbt": 40.0},
+                steps=[
+                    bm.StepTiming("shop__landing__items", "landing", 10.0, 700.0),
+                    bm.StepTiming("shop__bronze__items", "bronze", 5.0, None),
+                    bm.StepTiming("shop_dbt", "dbt", 40.0, 1100.0),
+                ],
+                peak_mib=1150.0,
             ),
             bm.RunTiming(
                 "mesh",
@@ -306,3 +312,33 @@ def test_a_floor_that_failed_is_named_in_the_summary() -> None:
     assert result.ratio is None and "mesh/floor      -" in text
     assert "floor: INCOMPLETE, so no ratio:" in text
     assert "    till failed: CatalogException: Scalar Function with name f does not exist!" in text
+
+
+def test_an_older_benchmark_json_without_steps_still_reads() -> None:
+    from dataclasses import asdict
+
+    data = asdict(_result().mesh)
+    for run in data["runs"]:
+        del run["steps"], run["peak_mib"]
+    assert all(run.steps == [] for run in bm.MeshMeasure.from_json(data).runs)
+
+
+def test_a_benchmark_json_reads_back() -> None:
+    result = _result()
+    assert bm.BenchmarkResult.from_json(result.to_json()) == result
+
+
+def test_the_peak_of_a_window_counts_the_sample_before_it() -> None:
+    sampler = bm.TreeMemorySampler()
+    sampler.samples = [(10.0, 100 * bm.MIB), (10.2, 300 * bm.MIB), (10.4, 200 * bm.MIB)]
+    assert sampler.peak_between(10.1, 10.5) == 300.0
+    assert sampler.peak_between(10.25, 10.3) == 300.0, "a step between two samples: the one before"
+    assert sampler.peak_between(9.0, 9.5) is None
+
+
+def test_the_summary_lists_the_slowest_steps_with_their_peak() -> None:
+    lines = bm.format_steps_table(_result().mesh, limit=2)
+    assert lines[2].split()[:4] == ["shop_dbt", "shop__all_assets", "40.0", "1,100"]
+    assert lines[3].split()[:3] == ["shop__landing__items", "shop__all_assets", "10.0"]
+    assert lines[-1].startswith("... and 1 faster steps")
+    assert "Slowest steps" in bm.format_summary(_result())
