@@ -31,6 +31,8 @@ DUPLICATE_REASON = "duplicate_key"
 METADATA_COLUMNS = ("_source_file", "_content_hash", "_row_number", "_ingested_at")
 #: A partitioned feed's rows carry the day of the file they came in (``partitions.file_day``).
 PARTITION_COLUMN = "_partition"
+#: The order of arrival of landed rows: of two rows with one key, bronze keeps the later.
+ARRIVAL = "(_ingested_at, _source_file, _row_number, _content_hash)"
 #: The sender of a record of a feed with sources: the first folder of its file's path.
 SENDER = "split_part(_source_file, '/', 1)"
 
@@ -185,6 +187,13 @@ def build_bronze(
     without_helpers = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
     typed = ", ".join(f"val_{c.name} AS {identifier(c.name)}" for c in feed.columns)
     key = ", ".join(f"raw_{k}" for k in feed.key)
+    # What the later queries read of each classified row: the typed values, the raw key, the
+    # record (for quarantine) and its reasons; not the mapped copy of the record nor the raw values.
+    kept_columns = ", ".join(
+        [*METADATA_COLUMNS, *(PARTITION_COLUMN,) * partitioned]
+        + [f"val_{c.name}" for c in feed.columns]
+        + [f"raw_{k}" for k in feed.key]
+    )
     meta = ", ".join(METADATA_COLUMNS + (PARTITION_COLUMN,) * partitioned)
     partition = f", {FILE_DAY_SQL} AS {PARTITION_COLUMN}" if partitioned else ""
     scope = None
@@ -203,29 +212,37 @@ def build_bronze(
             f"  UNION ALL BY NAME SELECT * FROM parsed WHERE NOT _is_object), "
             f"typed AS (SELECT *, {values} FROM {staged}), "
             f"checked AS (SELECT *{without_helpers}, {_reasons(feed, parsing)} AS _reasons FROM typed) "
-            f"SELECT *, CASE WHEN len(_reasons) = 0 THEN row_number() OVER (PARTITION BY "
-            f"  len(_reasons) = 0, {key} ORDER BY _ingested_at DESC, _source_file DESC, "
-            f"  _row_number DESC) END AS _rank FROM checked"
+            f"SELECT {kept_columns}, _record, _reasons FROM checked"
+        )
+        # The latest arrival of each clean key, found on narrow rows (a hash aggregate of the key
+        # and the arrival), not by ranking the wide rows: that sort outgrows memory and spills,
+        # and its cost bent upwards with the data. A landed row's arrival is unique: the file's
+        # ingestion, its path and content, the line.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE latest AS SELECT max({ARRIVAL}) AS _arrival "
+            f"FROM temp.classified WHERE len(_reasons) = 0 GROUP BY {key}"
         )
         if partitioned and days is not None:
             scope = _day_scope(con, days, key)
         only = f"AND {scope.sql(PARTITION_COLUMN)}" if scope is not None else ""
+        latest = f"JOIN temp.latest ON {ARRIVAL} = _arrival"
         kept = (
-            f"SELECT {typed}, {meta} FROM temp.classified "
-            f"WHERE _rank = 1 {only} ORDER BY _ingested_at, _source_file, _row_number"
+            f"SELECT {typed}, {meta} FROM temp.classified SEMI {latest} "
+            f"WHERE true {only} ORDER BY _ingested_at, _source_file, _row_number"
         )
         rejected = (
             f"SELECT {meta}, _record, array_to_string(_reasons, '; ') AS reason FROM temp.classified "
             f"WHERE len(_reasons) > 0 {only} UNION ALL "
             f"SELECT {meta}, _record, '{DUPLICATE_REASON}: a later row with the same key was kept' "
-            f"FROM temp.classified WHERE _rank > 1 {only} ORDER BY _source_file, _row_number"
+            f"FROM temp.classified ANTI {latest} WHERE len(_reasons) = 0 {only} "
+            "ORDER BY _source_file, _row_number"
         )
         for schema, query in (("bronze", kept), ("quarantine", rejected)):
             if scope is not None:
                 _replace_days(con, schema, query, scope, feed)
             else:
                 con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS {query}")
-        con.execute("DROP TABLE temp.classified")
+        con.execute("DROP TABLE temp.classified; DROP TABLE temp.latest")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
