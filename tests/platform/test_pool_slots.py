@@ -16,21 +16,12 @@ from dagster._daemon.monitoring import concurrency as slots_monitoring
 
 from mesh_orchestrator.environment import DAGSTER_YAML
 from mesh_orchestrator.paths import REPO_ROOT
+from tests.platform.runs import noop_job
 
 INSTANCES = {
     "docker/dagster.yaml": (REPO_ROOT / "docker" / "dagster.yaml").read_text(),
     "embedded": DAGSTER_YAML,
 }
-
-
-@dg.op
-def _noop() -> None:
-    return None
-
-
-@dg.job
-def _job() -> None:
-    _noop()
 
 
 @pytest.mark.parametrize("name", INSTANCES)
@@ -40,7 +31,7 @@ def test_a_lost_runs_pool_slot_is_freed(name: str, monkeypatch: pytest.MonkeyPat
     assert wait, f"{name}: run_monitoring.free_slots_after_run_end_seconds is not set"
     overrides = {key: config[key] for key in ("concurrency", "run_monitoring")}
     with dg.instance_for_test(overrides=overrides) as instance:
-        run = instance.create_run_for_job(_job)
+        run = instance.create_run_for_job(noop_job)
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default("sales")
         assert storage.claim_concurrency_slot("sales", run.run_id, "sales__bronze").is_claimed

@@ -13,18 +13,9 @@ from dagster._core.storage.tags import GRPC_INFO_TAG
 from mesh_orchestrator import run_launcher
 from mesh_orchestrator.run_launcher import CodeServerRunLauncher
 from tests.deploy.conftest import free_port
+from tests.platform.runs import noop_job
 
 LAUNCHER = {"module": "mesh_orchestrator.run_launcher", "class": "CodeServerRunLauncher"}
-
-
-@dg.op
-def _noop() -> None:
-    return None
-
-
-@dg.job
-def _job() -> None:
-    _noop()
 
 
 def test_the_instance_loads_the_launcher_from_its_configuration() -> None:
@@ -39,7 +30,7 @@ def test_a_silent_server_is_waited_for_then_its_run_is_lost(monkeypatch: pytest.
     nobody = json.dumps({"host": "127.0.0.1", "port": free_port()})  # nothing listens there
     with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
         run = instance.create_run_for_job(
-            _job, status=dg.DagsterRunStatus.STARTED, tags={GRPC_INFO_TAG: nobody}
+            noop_job, status=dg.DagsterRunStatus.STARTED, tags={GRPC_INFO_TAG: nobody}
         )
         launcher = instance.run_launcher
         for _ in range(3):
@@ -53,7 +44,7 @@ def test_a_silent_server_is_waited_for_then_its_run_is_lost(monkeypatch: pytest.
 
 def test_a_finished_run_is_not_checked() -> None:
     with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
-        run = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.SUCCESS)
+        run = instance.create_run_for_job(noop_job, status=dg.DagsterRunStatus.SUCCESS)
         assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.SUCCESS
 
 
@@ -61,5 +52,5 @@ def test_a_run_not_launched_in_a_code_server_is_left_alone() -> None:
     """A run executed in its own process (``mesh run`` without ``--workspace``) on the production
     instance: monitoring must not fail it for want of a code server to ask."""
     with dg.instance_for_test(overrides={"run_launcher": LAUNCHER}) as instance:
-        run = instance.create_run_for_job(_job, status=dg.DagsterRunStatus.STARTED)
+        run = instance.create_run_for_job(noop_job, status=dg.DagsterRunStatus.STARTED)
         assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
