@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.paths import DBT_PARSE_DIR_ENV
+from mesh_orchestrator.core.paths import DBT_PARSE_DIR_ENV
 
 for key, value in {
     "DAGSTER_DISABLE_TELEMETRY": "1",

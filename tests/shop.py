@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mesh_orchestrator.spec import DomainSpec, ProductRef
+from mesh_orchestrator.core.spec import DomainSpec, ProductRef
 
 NUMBERED = [{"name": "n", "type": "BIGINT", "required": True}]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator import environment
-from mesh_orchestrator.cli import main, parser
-from mesh_orchestrator.environment import ToolNotFoundError, tool
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.cli.main import main, parser
+from mesh_orchestrator.core import environment
+from mesh_orchestrator.core.environment import ToolNotFoundError, tool
+from mesh_orchestrator.core.paths import REPO_ROOT
 
 MESH = Path(sys.executable).with_name("mesh")
 #: A PATH without the project's environment, as in a shell that never activated it.
@@ -221,3 +221,20 @@ def test_mesh_ui_finds_dagster_without_the_venv_on_path(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(ui.pid, signal.SIGKILL)
                 ui.wait()
+
+
+@pytest.mark.parametrize("command", [["generate"], ["demo"], ["benchmark"]])
+def test_a_developer_tool_where_it_is_not_installed_says_so(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The production image leaves ``mesh_orchestrator.devtools`` out; its commands say why they stop."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name.endswith("devtools") else real(name, *a)
+    )
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"`mesh {command[0]}` is a developer tool" in err
+    assert "run it from a clone of the repository" in err

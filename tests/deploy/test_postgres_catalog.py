@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.catalog import catalog_properties, open_catalog, public_properties
-from mesh_orchestrator.contracts import parse_contract
-from mesh_orchestrator.port_pins import pin
-from mesh_orchestrator.ports import (
+from mesh_orchestrator.core.contracts import parse_contract
+from mesh_orchestrator.ports.catalog import catalog_properties, open_catalog, public_properties
+from mesh_orchestrator.ports.pins import pin
+from mesh_orchestrator.ports.tables import (
     load_port,
     publish,
     published_versions,

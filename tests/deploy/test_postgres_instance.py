@@ -24,9 +24,9 @@ import sqlalchemy as sa
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus
 
-from mesh_orchestrator import names
-from mesh_orchestrator.paths import REPO_ROOT
-from mesh_orchestrator.spec import discover_domains
+from mesh_orchestrator.core import names
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.spec import discover_domains
 from tests.deploy.conftest import ObjectStore, PostgresServer, free_port
 
 PRODUCTION_YAML = REPO_ROOT / "docker" / "dagster.yaml"

@@ -17,11 +17,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from mesh_orchestrator.catalog import public_properties
-from mesh_orchestrator.contracts import parse_contract
-from mesh_orchestrator.handoff import build_handoff_asset
-from mesh_orchestrator.port_pins import pin
-from mesh_orchestrator.ports import (
+from mesh_orchestrator.core.contracts import parse_contract
+from mesh_orchestrator.ports.catalog import public_properties
+from mesh_orchestrator.ports.handoff import build_handoff_asset
+from mesh_orchestrator.ports.pins import pin
+from mesh_orchestrator.ports.tables import (
     expire,
     load_port,
     require_current,

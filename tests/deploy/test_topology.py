@@ -30,9 +30,10 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunsFilter
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
-from mesh_orchestrator import names, ports
-from mesh_orchestrator.launch import open_workspace
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core import names
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.orchestration.launch import open_workspace
+from mesh_orchestrator.ports import tables as ports
 from tests.deploy.conftest import ObjectStore, PostgresServer, running_object_store
 from tests.deploy.topology import LOCATIONS, Topology, service_name
 
@@ -392,7 +393,7 @@ def test_a_killed_code_server_fails_its_run_and_the_mesh_recovers(topology: Topo
     assert [r.status for r in retries] in ([], [dg.DagsterRunStatus.SUCCESS]), retries
     # Every port's main holds whole versions only: numbered 1, 2, 3 ... each with its summary.
     for domain in ("hr", "inventory", "procurement", "sales", "finance"):
-        from mesh_orchestrator.spec import load_all_specs
+        from mesh_orchestrator.core.spec import load_all_specs
 
         for product in load_all_specs()[domain].products:
             versions = ports.published_versions(ports.load_port(domain, product))

@@ -30,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from mesh_orchestrator import names
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core import names
+from mesh_orchestrator.core.paths import REPO_ROOT
 from tests.deploy.conftest import ObjectStore, PostgresServer, free_port
 
 DOCKER = REPO_ROOT / "docker"
@@ -211,8 +211,8 @@ class Topology:
                 [
                     sys.executable,
                     "-c",
-                    "from mesh_orchestrator.dbt import dbt_project; "
-                    "from mesh_orchestrator.spec import load_domain_spec; "
+                    "from mesh_orchestrator.transformation.dbt import dbt_project; "
+                    "from mesh_orchestrator.core.spec import load_domain_spec; "
                     f"dbt_project(load_domain_spec({location!r}))",
                 ],
                 cwd=REPO_ROOT,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -21,10 +23,10 @@ import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
 
-from mesh_orchestrator.environment import TELEMETRY_OFF
-from mesh_orchestrator.masking import KEY_ENV_PREFIX, key_env
-from mesh_orchestrator.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT
-from mesh_orchestrator.spec import discover_domains
+from mesh_orchestrator.core.environment import TELEMETRY_OFF
+from mesh_orchestrator.core.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT
+from mesh_orchestrator.core.spec import discover_domains
+from mesh_orchestrator.quality.masking import KEY_ENV_PREFIX, key_env
 
 DOCKER = REPO_ROOT / "docker"
 COMPOSE = DOCKER / "docker-compose.yml"
@@ -333,6 +335,33 @@ def test_dockerfile_copies_only_what_exists() -> None:
                 assert (REPO_ROOT / path).exists(), f"Dockerfile copies missing {path}"
 
 
+#: A program that runs with ``mesh_orchestrator.devtools`` missing, as in the image, and imports
+#: every other module of the platform.
+WITHOUT_DEVTOOLS = """
+import importlib, pkgutil, sys
+sys.modules["mesh_orchestrator.devtools"] = None  # importing it now fails, as where it is absent
+import mesh_orchestrator
+for module in pkgutil.walk_packages(mesh_orchestrator.__path__, "mesh_orchestrator."):
+    if not module.name.startswith("mesh_orchestrator.devtools"):
+        importlib.import_module(module.name)
+print("imported")
+"""
+
+
+def test_the_developer_tools_stay_out_of_the_image() -> None:
+    ignored = (DOCKER / "Dockerfile.dockerignore").read_text().split()
+    assert "mesh_orchestrator/devtools" in ignored
+    assert ".venv" in ignored and "data" in ignored
+
+
+def test_the_platform_imports_without_the_developer_tools() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_DEVTOOLS], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"
+
+
 def test_dependencies_are_installed_before_the_source() -> None:
     """The locked dependencies are a layer of their own: only pyproject.toml and uv.lock before it."""
     steps = instructions()
@@ -402,7 +431,10 @@ def test_production_instance_config_is_valid(tmp_path: Path) -> None:
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     # Dagster's default launcher (each run in its code location's server), with a health check.
     launcher = config["run_launcher"]
-    assert launcher == {"module": "mesh_orchestrator.run_launcher", "class": "CodeServerRunLauncher"}
+    assert launcher == {
+        "module": "mesh_orchestrator.orchestration.run_launcher",
+        "class": "CodeServerRunLauncher",
+    }
     assert config["run_monitoring"]["enabled"]
 
 
@@ -450,7 +482,7 @@ def _configured_classes(config: object) -> list[tuple[str, str]]:
 def test_every_configured_class_imports() -> None:
     """Dagster validates the config's shape but imports a `module`/`class` only when the daemon
     starts: `dagster.core` no longer exists in Dagster 1.13 (it is `dagster._core`)."""
-    from mesh_orchestrator.environment import DAGSTER_YAML
+    from mesh_orchestrator.orchestration.instance import DAGSTER_YAML
 
     for text in ((DOCKER / "dagster.yaml").read_text(), DAGSTER_YAML):
         for module, name in _configured_classes(yaml.safe_load(text)):
@@ -458,7 +490,7 @@ def test_every_configured_class_imports() -> None:
 
 
 def test_instances_retry_failed_runs_but_never_a_failed_gate() -> None:
-    from mesh_orchestrator.environment import DAGSTER_YAML
+    from mesh_orchestrator.orchestration.instance import DAGSTER_YAML
 
     for text in ((DOCKER / "dagster.yaml").read_text(), DAGSTER_YAML):
         config = yaml.safe_load(text)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from mesh_orchestrator.paths import DATA_DIR_ENV, REPO_ROOT
+from mesh_orchestrator.core.paths import DATA_DIR_ENV, REPO_ROOT
 from tests.docker.test_docker_config import (
     IMAGE,
     SECRET_NAME,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.generate import GenerationReport, generate
+from mesh_orchestrator.devtools.generate import GenerationReport, generate
 from tests.generate.helpers import SEED
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from mesh_orchestrator.generate import GenerationReport, catalogue, generate
+from mesh_orchestrator.devtools.generate import GenerationReport, catalogue, generate
 from tests.generate.helpers import (
     CENT,
     SEED,

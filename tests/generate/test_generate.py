@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.generate import FAULT_KINDS, GENERATORS, GenerationReport, catalogue, generate
+from mesh_orchestrator.devtools.generate import FAULT_KINDS, GENERATORS, GenerationReport, catalogue, generate
 from tests.generate.helpers import (
     FEEDS,
     LINE_FEEDS,

@@ -16,14 +16,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 
 
 def mesh(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``mesh <args>`` with ``MESH_DATA_DIR=data_dir``; output captured as text."""
     env = {**os.environ, "MESH_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
     result = subprocess.run(
-        [sys.executable, "-m", "mesh_orchestrator.cli", *args],
+        [sys.executable, "-m", "mesh_orchestrator.cli.main", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -50,7 +50,7 @@ def published_version(data_dir: Path, domain: str, product: str) -> int:
     """
     from pyiceberg.catalog.sql import SqlCatalog
 
-    from mesh_orchestrator.ports import require_current
+    from mesh_orchestrator.ports.tables import require_current
 
     catalog = SqlCatalog(
         "mesh", uri=f"sqlite:///{data_dir / 'catalog.db'}", warehouse=(data_dir / "products").as_uri()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 from tests.mesh.conftest import mesh
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
@@ -72,7 +72,7 @@ def broken_repo(tmp_path: Path) -> Path:
 def test_mesh_check_names_each_breach_and_what_to_fix(broken_repo: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(broken_repo), "MESH_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-m", "mesh_orchestrator.cli", "check", "--skip-run", "--skip-diff"],
+        [sys.executable, "-m", "mesh_orchestrator.cli.main", "check", "--skip-run", "--skip-diff"],
         cwd=broken_repo,
         env=env,
         capture_output=True,

@@ -24,7 +24,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunsFilter
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 from tests.mesh.conftest import copy_data, published_version
 
 #: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.

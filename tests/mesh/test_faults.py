@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from mesh_orchestrator.spec import load_all_specs
+from mesh_orchestrator.core.spec import load_all_specs
 from tests.mesh.conftest import mesh
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.spec import load_all_specs
+from mesh_orchestrator.core.spec import load_all_specs
 from tests.mesh.conftest import copy_data as _copy
 from tests.mesh.conftest import mesh, port, port_sql
 
@@ -25,7 +25,7 @@ def test_every_product_is_published(clean_mesh: tuple[Path, str], monkeypatch: p
     reports as published; DuckDB and pyiceberg read the same rows from it."""
     from pyiceberg.catalog import load_catalog
 
-    from mesh_orchestrator.ports import parquet_relation, require_current, version_paths
+    from mesh_orchestrator.ports.tables import parquet_relation, require_current, version_paths
 
     data, out = clean_mesh
     assert "RESULT: all gates passed" in out
@@ -172,7 +172,7 @@ def test_a_reconciliation_difference_names_provider_period_and_amount(
 def test_rerun_ingests_nothing_new(
     clean_mesh: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mesh_orchestrator.ports import load_port, published_versions
+    from mesh_orchestrator.ports.tables import load_port, published_versions
 
     data = _copy(clean_mesh[0], tmp_path)
     with duckdb.connect(str(data / "warehouse" / "sales.duckdb"), read_only=True) as con:

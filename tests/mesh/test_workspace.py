@@ -12,7 +12,7 @@ import yaml
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 

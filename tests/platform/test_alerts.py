@@ -15,10 +15,10 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 
-from mesh_orchestrator.alert_sensors import gate_failure_sensor, stale_product_sensor
-from mesh_orchestrator.alerts import WEBHOOK_ENV, Alert, alerts_log_path, send_alert
-from mesh_orchestrator.automation import freshness_policy, warn_window
-from mesh_orchestrator.contracts import parse_contract
+from mesh_orchestrator.core.contracts import parse_contract
+from mesh_orchestrator.orchestration.alert_sensors import gate_failure_sensor, stale_product_sensor
+from mesh_orchestrator.orchestration.alerts import WEBHOOK_ENV, Alert, alerts_log_path, send_alert
+from mesh_orchestrator.orchestration.automation import freshness_policy, warn_window
 
 KEY = dg.AssetKey(["mesh", "handoff", "shop__items"])
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from mesh_orchestrator.audit import audit_table, build_suite
-from mesh_orchestrator.contracts import load_contract, parse_contract
-from mesh_orchestrator.errors import SpecError
+from mesh_orchestrator.core.contracts import load_contract, parse_contract
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.quality.audit import audit_table, build_suite
 
 CONTRACT = {
     "id": "shop.items",
@@ -57,7 +57,7 @@ def test_suite_is_generated_from_the_contract(tmp_path: Path) -> None:
 def test_suite_is_the_generated_one_then_the_extra_expectations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mesh_orchestrator import extra_expectations
+    from mesh_orchestrator.quality import extra_expectations
 
     contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
     generated = [e.expectation_type for e in build_suite(contract).expectations]
@@ -170,7 +170,7 @@ def test_a_big_staged_product_is_audited_part_by_part_with_the_same_verdict(
 ) -> None:
     import pyarrow.parquet as pq
 
-    from mesh_orchestrator import audit
+    from mesh_orchestrator.quality import audit
 
     contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
     # Ordered by key as a hand-off stages it; SKU-049/SKU-050 repeat across the first part boundary.

@@ -8,10 +8,10 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from mesh_orchestrator.automation import gated_eager
-from mesh_orchestrator.definitions import build_mesh_definitions
-from mesh_orchestrator.domain_definitions import build_domain_definitions
-from mesh_orchestrator.spec import discover_domains
+from mesh_orchestrator.components.domain import build_domain_definitions
+from mesh_orchestrator.core.spec import discover_domains
+from mesh_orchestrator.meta.definitions import build_mesh_definitions
+from mesh_orchestrator.orchestration.automation import gated_eager
 
 HANDOFF = dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"])
 CONSUMER = dg.AssetKey(["sales", "silver", "stg_ports__item_catalogue"])

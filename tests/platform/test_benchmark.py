@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator import benchmark as bm
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.devtools import benchmark as bm
 
 
 def test_fresh_folder_gets_a_marker_and_a_marked_folder_is_wiped(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def _masked_sql(column_sql: str) -> str:
 def test_floor_dbt_connections_mask_as_the_mesh_does(data_dir: Path) -> None:
     import duckdb
 
-    from mesh_orchestrator.masking import domain_key, mask
+    from mesh_orchestrator.quality.masking import domain_key, mask
 
     path = data_dir / "floor" / "warehouse" / "sales.duckdb"
     path.parent.mkdir(parents=True)
@@ -267,8 +267,8 @@ def test_floor_of_a_domain_that_masks_completes_and_equals_the_mesh(
 
     import duckdb
 
-    from mesh_orchestrator.generate import generate
-    from mesh_orchestrator.ports import current_version, parquet_relation, version_paths
+    from mesh_orchestrator.devtools.generate import generate
+    from mesh_orchestrator.ports.tables import current_version, parquet_relation, version_paths
 
     folder = tmp_path / "bench"
     generate(folder, scale=1, seed=7, domains=["inventory", "sales"])
@@ -282,9 +282,17 @@ def test_floor_of_a_domain_that_masks_completes_and_equals_the_mesh(
         )
         assert done.returncode == 0, f"{args} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
 
-    run("mesh_orchestrator.cli", "run", "--domains", "inventory", "sales")
+    run("mesh_orchestrator.cli.main", "run", "--domains", "inventory", "sales")
     out = folder / "floor-result.json"
-    run("mesh_orchestrator.benchmark", "floor", "--folder", str(folder), "--out", str(out), "--domains=sales")
+    run(
+        "mesh_orchestrator.devtools.benchmark",
+        "floor",
+        "--folder",
+        str(folder),
+        "--out",
+        str(out),
+        "--domains=sales",
+    )
     floor = bm.FloorMeasure.from_json(json.loads(out.read_text()))
     (sales,) = floor.domains
     assert sales.error is None and not sales.mismatches, (sales.error, sales.mismatches)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator import benchmark as bm
-from mesh_orchestrator import benchmark_growth as growth
-from mesh_orchestrator.cli import main
+from mesh_orchestrator.cli.main import main
+from mesh_orchestrator.devtools import benchmark as bm
+from mesh_orchestrator.devtools import benchmark_growth as growth
 
 
 def _result(scale: int, lines: int, bronze: float, dbt: float, peak: float) -> bm.BenchmarkResult:

@@ -4,10 +4,10 @@ from dataclasses import replace
 
 import pytest
 
-from mesh_orchestrator import contract_diff
-from mesh_orchestrator.contract_diff import compare, diff_contracts, downstream, format_diff
-from mesh_orchestrator.contracts import Consumer, Contract, load_contract
-from mesh_orchestrator.spec import ProductRef, load_all_specs
+from mesh_orchestrator.core.contracts import Consumer, Contract, load_contract
+from mesh_orchestrator.core.spec import ProductRef, load_all_specs
+from mesh_orchestrator.governance import diff as contract_diff
+from mesh_orchestrator.governance.diff import compare, diff_contracts, downstream, format_diff
 
 REF = ProductRef("inventory", "item_catalogue")
 

@@ -1,7 +1,7 @@
 """The dbt model contracts of every product are generated from its data contract and up to date."""
 
-from mesh_orchestrator.dbt_contracts import render_products_yaml, sync_products_yaml
-from mesh_orchestrator.spec import load_all_specs, load_domain_spec
+from mesh_orchestrator.core.spec import load_all_specs, load_domain_spec
+from mesh_orchestrator.transformation.dbt_contracts import render_products_yaml, sync_products_yaml
 
 
 def test_every_products_yml_matches_its_contracts() -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator.dbt import PARTIAL_PARSE_FILE, dbt_project, parse_target, run_target
-from mesh_orchestrator.domain_definitions import domain_assets
-from mesh_orchestrator.generate import generate
-from mesh_orchestrator.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
-from mesh_orchestrator.spec import DomainSpec, load_domain_spec
+from mesh_orchestrator.components.domain import domain_assets
+from mesh_orchestrator.core.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
+from mesh_orchestrator.core.spec import DomainSpec, load_domain_spec
+from mesh_orchestrator.devtools.generate import generate
+from mesh_orchestrator.transformation.dbt import PARTIAL_PARSE_FILE, dbt_project, parse_target, run_target
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from mesh_orchestrator import audit, extra_expectations
-from mesh_orchestrator.contracts import Contract, load_contract, parse_contract
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.extra_expectations import (
+from mesh_orchestrator.core.contracts import Contract, load_contract, parse_contract
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.spec import load_all_specs
+from mesh_orchestrator.quality import audit, extra_expectations
+from mesh_orchestrator.quality.extra_expectations import (
     ALLOWED,
     gx_expectations,
     load_extra_expectations,
     parse_extra_expectations,
 )
-from mesh_orchestrator.spec import load_all_specs
 
 CONTRACT = {
     "id": "shop.items",
@@ -218,8 +218,8 @@ def test_loading_does_not_need_great_expectations(tmp_path: Path) -> None:
 
     code = (
         "import sys\n"
-        "from mesh_orchestrator.contracts import load_contract\n"
-        "from mesh_orchestrator.extra_expectations import load_extra_expectations\n"
+        "from mesh_orchestrator.core.contracts import load_contract\n"
+        "from mesh_orchestrator.quality.extra_expectations import load_extra_expectations\n"
         "assert load_extra_expectations(load_contract('sales', 'invoices'))\n"
         "assert 'great_expectations' not in sys.modules\n"
     )

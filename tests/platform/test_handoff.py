@@ -11,10 +11,15 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from mesh_orchestrator.contracts import Contract, parse_contract
-from mesh_orchestrator.handoff import CONTRACT_SATISFIED, NO_PERSONAL_DATA, SCAN_SECONDS, build_handoff_asset
-from mesh_orchestrator.paths import warehouse_path
-from mesh_orchestrator.ports import (
+from mesh_orchestrator.core.contracts import Contract, parse_contract
+from mesh_orchestrator.core.paths import warehouse_path
+from mesh_orchestrator.ports.handoff import (
+    CONTRACT_SATISFIED,
+    NO_PERSONAL_DATA,
+    SCAN_SECONDS,
+    build_handoff_asset,
+)
+from mesh_orchestrator.ports.tables import (
     STAGING,
     current_version,
     load_port,
@@ -140,7 +145,7 @@ def test_an_unchanged_batch_publishes_nothing(handoff: dg.AssetsDefinition) -> N
 
 
 def test_a_handoff_before_anything_was_staged_says_what_to_run(handoff: dg.AssetsDefinition) -> None:
-    from mesh_orchestrator.catalog import open_catalog, product_table
+    from mesh_orchestrator.ports.catalog import open_catalog, product_table
 
     product_table(open_catalog(), parse_contract(CONTRACT, Path("items.yaml")))
     failed = _materialize(handoff, dg.DagsterInstance.ephemeral())

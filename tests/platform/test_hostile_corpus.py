@@ -16,9 +16,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from mesh_orchestrator.bronze import build_bronze
-from mesh_orchestrator.domain_assets import landing_asset
-from mesh_orchestrator.feed_files import (
+from mesh_orchestrator.cli.run import MeshRunSummary, StepOutcome, format_summary
+from mesh_orchestrator.core.spec import FeedSpec, load_domain_spec
+from mesh_orchestrator.ingestion.assets import landing_asset
+from mesh_orchestrator.ingestion.bronze import build_bronze
+from mesh_orchestrator.ingestion.feed_files import (
     NO_SOURCE,
     NOT_REGULAR,
     UNPARSEABLE_METADATA,
@@ -29,10 +31,8 @@ from mesh_orchestrator.feed_files import (
     open_regular,
     select_files,
 )
-from mesh_orchestrator.ingestion import evaluate_feed
-from mesh_orchestrator.landing import ingest_feed
-from mesh_orchestrator.runner import MeshRunSummary, StepOutcome, format_summary
-from mesh_orchestrator.spec import FeedSpec, load_domain_spec
+from mesh_orchestrator.ingestion.landing import ingest_feed
+from mesh_orchestrator.ingestion.triggers import evaluate_feed
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "hostile"
 SECRET = "root:x:0:0:root:/root:/bin/bash\n"
@@ -289,7 +289,7 @@ def test_a_file_swapped_for_a_link_after_listing_is_refused(tmp_path: Path, outs
     stale = select_files(feed, folder)
     stale.read = [listed]
     con = duckdb.connect()
-    import mesh_orchestrator.landing as landing
+    import mesh_orchestrator.ingestion.landing as landing
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(landing, "select_files", lambda _feed, _folder: stale)
@@ -314,7 +314,7 @@ def test_a_file_the_mesh_may_not_read_lands_as_one_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Permission denied (simulated: the tests may run as root, who reads anything)."""
-    import mesh_orchestrator.landing as landing
+    import mesh_orchestrator.ingestion.landing as landing
 
     feed, _ = _feed("sales/distributor_orders/x.csv")
     folder = tmp_path / "landing"

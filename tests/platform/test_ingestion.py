@@ -9,10 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator import names
-from mesh_orchestrator.domain_assets import landing_asset
-from mesh_orchestrator.errors import MeshError, SpecError
-from mesh_orchestrator.ingestion import (
+from mesh_orchestrator.core import names
+from mesh_orchestrator.core.errors import MeshError, SpecError
+from mesh_orchestrator.core.spec import DomainSpec, discover_domains, load_domain_spec
+from mesh_orchestrator.ingestion.assets import landing_asset
+from mesh_orchestrator.ingestion.triggers import (
     FILE_COUNT_TAG,
     FILES_TAG,
     SCHEDULES_FILE,
@@ -27,7 +28,6 @@ from mesh_orchestrator.ingestion import (
     run_key,
     scan,
 )
-from mesh_orchestrator.spec import DomainSpec, discover_domains, load_domain_spec
 
 SALES_KEY = names.asset_key("sales", "landing", "distributor_orders")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.bronze import build_bronze, quarantine_reasons, reconcile
-from mesh_orchestrator.landing import ingest_feed
-from mesh_orchestrator.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.core.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.ingestion.bronze import build_bronze, quarantine_reasons, reconcile
+from mesh_orchestrator.ingestion.landing import ingest_feed
 
 COLUMNS = (
     ColumnSpec("sku", "VARCHAR", required=True),
@@ -153,7 +153,7 @@ def test_reconciliation_detects_a_lost_row(tmp_path: Path, con: duckdb.DuckDBPyC
 def test_crash_mid_file_leaves_nothing_half_done(
     tmp_path: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mesh_orchestrator.landing as landing
+    import mesh_orchestrator.ingestion.landing as landing
 
     feed = _feed("jsonl")
     _drop(tmp_path, "e.jsonl", JSONL)

@@ -19,15 +19,16 @@ import dagster as dg
 import pytest
 import yaml
 
-from mesh_orchestrator import automation, spec
+from mesh_orchestrator.components.domain import check_consumed_contracts
+from mesh_orchestrator.core import spec
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.spec import ProductRef, domain_order, load_domain_spec, load_valid_specs
+from mesh_orchestrator.governance.policies import Landscape
 
 # Built here, at collection, from the real specs: tests below patch where specs are read from.
-from mesh_orchestrator.definitions import UNAVAILABLE, build_mesh_definitions
-from mesh_orchestrator.domain_definitions import check_consumed_contracts
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.paths import REPO_ROOT
-from mesh_orchestrator.policies import Landscape
-from mesh_orchestrator.spec import ProductRef, domain_order, load_domain_spec, load_valid_specs
+from mesh_orchestrator.meta.definitions import UNAVAILABLE, build_mesh_definitions
+from mesh_orchestrator.orchestration import automation
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
 BROKEN_SPEC = ("domains/inventory/domain.yaml", "owner: team:inventory\n", "owner: inventory\n")
@@ -204,15 +205,15 @@ def test_every_other_location_loads_beside_a_broken_domain(
 
 
 RUN_HR = """
-from mesh_orchestrator.environment import ensure_dagster_home
+from mesh_orchestrator.orchestration.instance import ensure_dagster_home
 
 ensure_dagster_home()
 import dagster as dg
 
-from mesh_orchestrator.generate import generate
-from mesh_orchestrator.paths import data_dir
-from mesh_orchestrator.ports import require_current
-from mesh_orchestrator.runner import _execute
+from mesh_orchestrator.devtools.generate import generate
+from mesh_orchestrator.core.paths import data_dir
+from mesh_orchestrator.ports.tables import require_current
+from mesh_orchestrator.cli.run import _execute
 
 generate(data_dir(), scale=1, seed=7, domains=["hr"])
 with dg.DagsterInstance.get() as instance:
@@ -244,7 +245,7 @@ def test_mesh_check_still_reports_a_consumed_product_nobody_publishes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The meta-orchestrator only leaves such a consumer out now, so ``mesh check`` must say it."""
-    from mesh_orchestrator.check import check_policies
+    from mesh_orchestrator.cli.check import check_policies
 
     landscape = Landscape.load()
     sales = landscape.specs["sales"]

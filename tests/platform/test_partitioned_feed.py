@@ -7,11 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.bronze import build_bronze, quarantine_reasons, reconcile
-from mesh_orchestrator.errors import LandingError
-from mesh_orchestrator.landing import ingest_feed
-from mesh_orchestrator.partitions import DayRange, PartitionSpec, file_day
-from mesh_orchestrator.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.core.errors import LandingError
+from mesh_orchestrator.core.partitions import DayRange, PartitionSpec, file_day
+from mesh_orchestrator.core.spec import ColumnSpec, FeedSpec
+from mesh_orchestrator.ingestion.bronze import build_bronze, quarantine_reasons, reconcile
+from mesh_orchestrator.ingestion.landing import ingest_feed
 
 FEED = FeedSpec(
     name="events",

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mesh_orchestrator.contracts import Contract, parse_contract
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.pii_scan import PATTERNS_PATH, ScanResult, load_patterns, mask, scan_staged
+from mesh_orchestrator.core.contracts import Contract, parse_contract
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.quality.pii_scan import PATTERNS_PATH, ScanResult, load_patterns, mask, scan_staged
 
 
 def _contract(tmp_path: Path, classification: str = "internal") -> Contract:

@@ -10,11 +10,17 @@ from typing import cast
 import pytest
 import yaml
 
-from mesh_orchestrator import policies
-from mesh_orchestrator.contracts import Consumer, ContractColumn, ContractInput, Sla, load_contract
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.policies import Landscape, PolicyViolationError, Violation, enforce, evaluate
-from mesh_orchestrator.spec import ProductRef
+from mesh_orchestrator.core.contracts import Consumer, ContractColumn, ContractInput, Sla, load_contract
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.spec import ProductRef
+from mesh_orchestrator.governance import policies
+from mesh_orchestrator.governance.policies import (
+    Landscape,
+    PolicyViolationError,
+    Violation,
+    enforce,
+    evaluate,
+)
 
 INVOICES = ProductRef("sales", "invoices")
 CATALOGUE = ProductRef("inventory", "item_catalogue")
@@ -161,7 +167,7 @@ def test_gov006_naming_and_type_standards(mesh: Landscape) -> None:
 
 
 def test_gov007_every_handoff_has_blocking_gates(mesh: Landscape) -> None:
-    from mesh_orchestrator.handoff import build_handoff_asset
+    from mesh_orchestrator.ports.handoff import build_handoff_asset
 
     checks = {}
     for contract in mesh.contracts.values():
@@ -223,7 +229,7 @@ def test_gov011_a_leftover_contract_is_a_warning(mesh: Landscape, tmp_path: Path
 
 
 def test_a_domain_location_refuses_to_load_on_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mesh_orchestrator import domain_definitions
+    from mesh_orchestrator.components import domain as domain_definitions
 
     sales = domain_definitions.load_domain_spec("sales")
     landscape = Landscape.for_domain(sales)
@@ -239,7 +245,7 @@ def test_a_domain_location_refuses_to_load_on_a_violation(monkeypatch: pytest.Mo
 def test_the_mesh_location_leaves_out_a_domain_that_breaks_a_policy(
     mesh: Landscape, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mesh_orchestrator import definitions
+    from mesh_orchestrator.meta import definitions
 
     mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=())
     monkeypatch.setattr(definitions.Landscape, "load", classmethod(lambda cls, specs=None: mesh))

@@ -14,8 +14,8 @@ import yaml
 from dagster._core.workspace.context import IWorkspaceProcessContext
 from dagster._daemon.monitoring import concurrency as slots_monitoring
 
-from mesh_orchestrator.environment import DAGSTER_YAML
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.orchestration.instance import DAGSTER_YAML
 from tests.platform.runs import noop_job
 
 INSTANCES = {

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import duckdb
 
-from mesh_orchestrator.contracts import parse_contract
-from mesh_orchestrator.port_pins import pin
-from mesh_orchestrator.ports import load_port, publish, stage
-from mesh_orchestrator.spec import DomainSpec
+from mesh_orchestrator.core.contracts import parse_contract
+from mesh_orchestrator.core.spec import DomainSpec
+from mesh_orchestrator.ports.pins import pin
+from mesh_orchestrator.ports.tables import load_port, publish, stage
 from tests.shop import NUMBERED, consumer, items_contract
 
 CONTRACT = items_contract(NUMBERED, "n")

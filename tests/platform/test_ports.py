@@ -8,10 +8,10 @@ import duckdb
 import pytest
 from pyiceberg.catalog import load_catalog
 
-from mesh_orchestrator.catalog import CatalogError, catalog_properties, public_properties
-from mesh_orchestrator.contracts import Contract, parse_contract
-from mesh_orchestrator.errors import PortNotPublishedError
-from mesh_orchestrator.ports import (
+from mesh_orchestrator.core.contracts import Contract, parse_contract
+from mesh_orchestrator.core.errors import PortNotPublishedError
+from mesh_orchestrator.ports.catalog import CatalogError, catalog_properties, public_properties
+from mesh_orchestrator.ports.tables import (
     STAGING,
     LegacyPortsError,
     ProductSchemaError,
@@ -300,7 +300,7 @@ def test_mesh_run_stops_on_a_data_folder_of_the_old_layout(data_dir: Path) -> No
     (data_dir / "products" / "hr" / "rewards" / "current.parquet").write_bytes(b"PAR1")
     env = {**os.environ, "MESH_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home")}
     done = subprocess.run(
-        [sys.executable, "-m", "mesh_orchestrator.cli", "run"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "mesh_orchestrator.cli.main", "run"], env=env, capture_output=True, text=True
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith("error: ") and "layout before Iceberg" in done.stderr, done.stderr
@@ -315,7 +315,7 @@ def test_mesh_port_travels_in_time(data_dir: Path) -> None:
     import subprocess
     import sys
 
-    from mesh_orchestrator.contracts import load_contract
+    from mesh_orchestrator.core.contracts import load_contract
 
     contract = load_contract("hr", "rewards")
     values = {"VARCHAR": "'x' || i", "DATE": "DATE '2026-01-01' + i::INTEGER", "INTEGER": "i::INTEGER"}
@@ -331,7 +331,7 @@ def test_mesh_port_travels_in_time(data_dir: Path) -> None:
     env = {**os.environ, "MESH_DATA_DIR": str(data_dir)}
 
     def port(*flags: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "mesh_orchestrator.cli", "port", "hr", "rewards", *flags]
+        command = [sys.executable, "-m", "mesh_orchestrator.cli.main", "port", "hr", "rewards", *flags]
         return subprocess.run(command, env=env, capture_output=True, text=True)
 
     first = json.loads(port("--version", "1", "--json").stdout)

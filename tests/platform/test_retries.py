@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator.domain_assets import landing_asset
-from mesh_orchestrator.paths import warehouse_path
-from mesh_orchestrator.retries import retry_when_locked
-from mesh_orchestrator.spec import load_domain_spec
+from mesh_orchestrator.core.paths import warehouse_path
+from mesh_orchestrator.core.spec import load_domain_spec
+from mesh_orchestrator.ingestion.assets import landing_asset
+from mesh_orchestrator.orchestration.retries import retry_when_locked
 
 HOLD = """
 import sys, time, duckdb

@@ -10,12 +10,12 @@ import pytest
 from dagster._core.launcher import WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
-from mesh_orchestrator import run_launcher
-from mesh_orchestrator.run_launcher import CodeServerRunLauncher
+from mesh_orchestrator.orchestration import run_launcher
+from mesh_orchestrator.orchestration.run_launcher import CodeServerRunLauncher
 from tests.deploy.conftest import free_port
 from tests.platform.runs import noop_job
 
-LAUNCHER = {"module": "mesh_orchestrator.run_launcher", "class": "CodeServerRunLauncher"}
+LAUNCHER = {"module": "mesh_orchestrator.orchestration.run_launcher", "class": "CodeServerRunLauncher"}
 
 
 def test_the_instance_loads_the_launcher_from_its_configuration() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator import runner
-from mesh_orchestrator.errors import MeshError
-from mesh_orchestrator.runner import run_partitions
-from mesh_orchestrator.spec import DomainSpec, ProductRef
+from mesh_orchestrator.cli import run as runner
+from mesh_orchestrator.cli.run import run_partitions
+from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.spec import DomainSpec, ProductRef
 
 
 def _spec(name: str, products: tuple[str, ...] = (), consumes: tuple[ProductRef, ...] = ()) -> DomainSpec:
@@ -61,7 +61,7 @@ def test_failed_domain_run_stops_its_consumers(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_failed_dbt_build_is_summarised_by_what_dbt_reported() -> None:
-    from mesh_orchestrator.runner import _error_summary
+    from mesh_orchestrator.cli.run import _error_summary
 
     message = (
         "The dbt CLI process with command\n\n`dbt build --select fqn:*`\n\nfailed with exit code `1`.\n\n"
@@ -92,7 +92,8 @@ def test_backfill_errors_say_what_to_do(
 def test_a_submitted_run_is_not_claimed_by_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run submitted through a workspace executes in its code server and outlives ``mesh run``:
     it carries no owner tags, or a later ``mesh run`` on this host would mark it dead."""
-    from mesh_orchestrator import names, run_guard
+    from mesh_orchestrator.core import names
+    from mesh_orchestrator.orchestration import run_guard
 
     submitted: dict[str, str] = {}
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.spec import (
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.spec import (
     ProductRef,
     discover_domains,
     domain_order,

@@ -6,10 +6,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.paths import warehouse_path
-from mesh_orchestrator.spec import SqlCheckSpec, load_domain_spec, parse_domain_spec
-from mesh_orchestrator.sql_checks import format_breach, run_sql_check
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.paths import warehouse_path
+from mesh_orchestrator.core.spec import SqlCheckSpec, load_domain_spec, parse_domain_spec
+from mesh_orchestrator.quality.sql_checks import format_breach, run_sql_check
 
 CHECK = SqlCheckSpec(
     name="trial_balance_nets_to_zero",

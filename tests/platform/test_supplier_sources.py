@@ -6,10 +6,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator.bronze import build_bronze
-from mesh_orchestrator.errors import SpecError
-from mesh_orchestrator.landing import ingest_feed
-from mesh_orchestrator.spec import FeedSpec, load_domain_spec, parse_domain_spec
+from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.spec import FeedSpec, load_domain_spec, parse_domain_spec
+from mesh_orchestrator.ingestion.bronze import build_bronze
+from mesh_orchestrator.ingestion.landing import ingest_feed
 
 NORDWERK = (
     "Rechnungsnummer;Position;Rechnungsdatum;Faelligkeitsdatum;Bestellnummer;Artikelnummer;Menge;"

@@ -6,7 +6,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from mesh_orchestrator.value_parsing import Conventions, parse
+from mesh_orchestrator.ingestion.value_parsing import Conventions, parse
 
 PLAIN = Conventions()
 COMMA = Conventions(decimal_separator=",")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 
 KILL_AT = Path(__file__).with_name("kill_at.py")
 #: Longer than a healthy ``mesh run --domains inventory`` (about 25 s on 2 shared cores); a run
@@ -24,7 +24,7 @@ def env_for(data: Path) -> dict[str, str]:
 
 def mesh_command(*args: str, kill_at: str | None = None) -> list[str]:
     if kill_at is None:
-        return [sys.executable, "-m", "mesh_orchestrator.cli", *args]
+        return [sys.executable, "-m", "mesh_orchestrator.cli.main", *args]
     return [sys.executable, str(KILL_AT), kill_at, *args]
 
 

@@ -59,7 +59,7 @@ def _kill_in_stream(owner: Any, name: str, after_events: int) -> None:
 
 def _arm(point: str) -> None:
     if point == "landing":
-        from mesh_orchestrator import landing
+        from mesh_orchestrator.ingestion import landing
 
         _kill_on_call(landing, "_land_csv", after_calls=2)  # the first file is committed
     elif point == "dbt":
@@ -67,11 +67,11 @@ def _arm(point: str) -> None:
 
         _kill_in_stream(DbtCliInvocation, "stream", after_events=3)
     elif point == "stage":
-        from mesh_orchestrator import dbt
+        from mesh_orchestrator.transformation import dbt
 
         _kill_on_call(dbt, "stage")  # the write committed
     elif point == "publish":
-        from mesh_orchestrator import handoff
+        from mesh_orchestrator.ports import handoff
 
         _kill_on_call(handoff, "publish", before=True)
     else:
@@ -80,6 +80,6 @@ def _arm(point: str) -> None:
 
 if __name__ == "__main__":
     _arm(sys.argv[1])
-    from mesh_orchestrator.cli import main
+    from mesh_orchestrator.cli.main import main
 
     sys.exit(main(sys.argv[2:]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mesh_orchestrator.paths import REPO_ROOT
+from mesh_orchestrator.core.paths import REPO_ROOT
 from tests.reliability.conftest import RUN_TIMEOUT, env_for, mesh_command
 from tests.reliability.test_run_guard import _alembic_heads
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator.ports import current_version, load_port, published_versions, staged_snapshot
+from mesh_orchestrator.ports.tables import current_version, load_port, published_versions, staged_snapshot
 from tests.reliability.conftest import mesh, shown
 
 PRODUCTS = ("item_catalogue", "stock_levels")

@@ -15,10 +15,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mesh_orchestrator.environment import ensure_dagster_home
-from mesh_orchestrator.errors import DataFolderBusyError
-from mesh_orchestrator.paths import REPO_ROOT
-from mesh_orchestrator.run_guard import (
+from mesh_orchestrator.core.errors import DataFolderBusyError
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.orchestration.instance import ensure_dagster_home
+from mesh_orchestrator.orchestration.run_guard import (
     HOST_TAG,
     LOCKED_DATA_DIR_TAG,
     PARENT_RUN_TAG,
@@ -34,7 +34,7 @@ from tests.reliability.conftest import env_for
 
 HOLD_LOCK = """
 import sys
-from mesh_orchestrator.run_guard import data_folder_lock
+from mesh_orchestrator.orchestration.run_guard import data_folder_lock
 with data_folder_lock():
     print("locked", flush=True)
     sys.stdin.read()  # until the test closes stdin
@@ -46,7 +46,7 @@ CREATORS, ROUNDS = 3, 4
 CREATE_INSTANCE = f"""
 import os, pathlib, sys, time
 import dagster as dg
-from mesh_orchestrator.environment import ensure_dagster_home
+from mesh_orchestrator.orchestration.instance import ensure_dagster_home
 folder = pathlib.Path(sys.argv[1])
 for round in range({ROUNDS}):
     os.environ["DAGSTER_HOME"] = str(folder / f"home-{{round}}")

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mesh_orchestrator import ports
-from mesh_orchestrator.contracts import parse_contract
-from mesh_orchestrator.ports import current_version, load_port, publish, published_versions, stage
+from mesh_orchestrator.core.contracts import parse_contract
+from mesh_orchestrator.ports import tables as ports
+from mesh_orchestrator.ports.tables import current_version, load_port, publish, published_versions, stage
 from tests.shop import NUMBERED, items_contract
 
 CONTRACT = items_contract(NUMBERED, "n")

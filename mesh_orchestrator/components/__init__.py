@@ -1,0 +1,1 @@
+"""Dagster components: a domain's code location built from its declarative spec."""

@@ -1,0 +1,73 @@
+"""Process environment shared by the CLI, the code locations and the dbt subprocesses.
+
+dbt reads ``MESH_DATA_DIR`` through ``env_var()`` in its profile and port sources, so the absolute
+data folder is exported once here. Telemetry is switched off everywhere: the mesh runs offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.paths import DATA_DIR_ENV, data_dir
+from mesh_orchestrator.core.storage import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+
+TELEMETRY_OFF = {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+#: dbt's log file (``dbt.log`` in a run's folder) at ``info``: dbt's default, ``debug``, writes every
+#: SQL statement and costs more than a second of every dbt invocation at sample scale. The dbt
+#: events Dagster shows come from stdout and are unchanged. ``DBT_LOG_LEVEL_FILE=debug`` brings
+#: the statements back.
+DBT_LOG_FILE_LEVEL = ("DBT_LOG_LEVEL_FILE", "info")
+
+#: What to install when a tool is missing, per executable the mesh runs.
+TOOL_PACKAGES = {
+    "dbt": "dbt-core and dbt-duckdb",
+    "dagster": "dagster",
+    "dagster-daemon": "dagster",
+    "dagster-webserver": "dagster-webserver",
+}
+
+
+class ToolNotFoundError(MeshError):
+    """An executable the mesh runs (dbt, dagster) is neither beside the interpreter nor on PATH."""
+
+    def __init__(self, name: str, beside: Path) -> None:
+        self.name = name
+        super().__init__(
+            f"{name!r} is neither in {beside} nor on PATH: install {TOOL_PACKAGES.get(name, name)} "
+            "into this environment (`make install` installs the locked one into .venv)"
+        )
+
+
+def tool(name: str) -> str:
+    """The path of executable ``name``: the one beside the running interpreter, else PATH's.
+
+    The mesh's own tools (dbt, dagster) are installed with it, so ``.venv/bin/mesh`` and the code
+    servers Dagster starts with the same interpreter find them without ``.venv/bin`` on PATH.
+    The interpreter's folder is taken as is, not resolved: a venv's ``python`` is a symlink.
+    """
+    beside = Path(sys.executable).parent
+    local = beside / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise ToolNotFoundError(name, beside)
+    return found
+
+
+def ensure_environment() -> None:
+    """Export the absolute data folder, switch telemetry off, quiet dbt's log file (idempotent)."""
+    os.environ[DATA_DIR_ENV] = str(data_dir())
+    os.environ.setdefault(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    for key, value in (*TELEMETRY_OFF.items(), DBT_LOG_FILE_LEVEL):
+        os.environ.setdefault(key, value)

@@ -1,0 +1,3 @@
+"""Quality gates: the Great Expectations audit from a contract, extra expectations, the personal-data scan,
+SQL checks and masking.
+"""
