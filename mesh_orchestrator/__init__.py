@@ -10,7 +10,8 @@
   personal-data scan, SQL checks, and the masking of personal data.
 - ``ports``: output ports as Iceberg tables (write, publish, versions), consumers' pinned snapshots,
   and the gated hand-off.
-- ``transformation``: a domain's dbt project as Dagster assets, its plugin, model contracts, lineage.
+- ``transformation``: a domain's dbt project as Dagster assets, its plugin, model contracts, and the
+  one walker over its manifest (lineage).
 - ``governance``: the policies over specs, contracts and dbt projects, and the contract diff.
 - ``components``: a domain's code location, built from its spec.
 - ``meta``: the meta-orchestrator's code location.

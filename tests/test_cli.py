@@ -17,7 +17,8 @@ import pytest
 
 from mesh_orchestrator.cli.main import main, parser
 from mesh_orchestrator.core import environment
-from mesh_orchestrator.core.environment import ToolNotFoundError, tool
+from mesh_orchestrator.core.environment import tool
+from mesh_orchestrator.core.errors import ToolNotFoundError
 from mesh_orchestrator.core.paths import REPO_ROOT
 
 MESH = Path(sys.executable).with_name("mesh")

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesh_orchestrator.cli.run import without_colours
 from mesh_orchestrator.core.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
 
 DEFAULT_BASE = "origin/main"
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -90,7 +90,7 @@ def check_locations(env: dict[str, str]) -> StepReport:
             text=True,
             check=False,
         )
-    output = _ANSI.sub("", result.stdout + result.stderr)
+    output = without_colours(result.stdout + result.stderr)
     passed = re.findall(r"Validation successful for code location (\w+)", output)
     failed = re.findall(r"Validation failed for code location (\w+)", output)
     details = [f"failed to load: {name}" for name in failed]
@@ -114,7 +114,8 @@ def check_locations(env: dict[str, str]) -> StepReport:
 
 
 def check_contract_diff(base: str | None) -> StepReport:
-    from mesh_orchestrator.governance.diff import BaseRevisionError, diff_contracts, format_diff
+    from mesh_orchestrator.core.errors import BaseRevisionError
+    from mesh_orchestrator.governance.diff import diff_contracts, format_diff
 
     name = "contract diff"
     if base is None:

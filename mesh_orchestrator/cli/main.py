@@ -13,13 +13,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from mesh_orchestrator.core.environment import ensure_environment, tool
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import MeshError, UsageError
 from mesh_orchestrator.core.paths import REPO_ROOT, data_dir
 from mesh_orchestrator.orchestration.instance import ensure_dagster_home
-
-
-class UsageError(MeshError):
-    """The command's arguments name something that does not exist; nothing was run."""
 
 
 class MeshArgumentParser(argparse.ArgumentParser):

@@ -260,12 +260,19 @@ def _failure_messages(events: Sequence[DagsterEvent]) -> list[str]:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def without_colours(text: str) -> str:
+    """Text a tool printed for a terminal, without its ANSI colour codes."""
+    return _ANSI.sub("", text)
+
+
 _DBT_ERRORS = "Errors parsed from dbt logs:"
 
 
 def _error_summary(message: str) -> str:
     """An error's first line; for a failed dbt build, the failures dbt reported."""
-    text = _ANSI.sub("", message).strip()
+    text = without_colours(message).strip()
     if _DBT_ERRORS in text:
         reported = [line.strip() for line in text.split(_DBT_ERRORS, 1)[1].splitlines() if line.strip()]
         return "dbt build failed: " + "; ".join(reported[:12])

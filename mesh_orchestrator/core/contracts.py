@@ -24,7 +24,6 @@ from mesh_orchestrator.core.sql import normalise_type
 CONTRACTS_DIR = REPO_ROOT / "quality" / "contracts"
 #: The JSON Schema of the contract format: editors can use it for completion and validation.
 SCHEMA_PATH = CONTRACTS_DIR / "data-contract.schema.json"
-CLASSIFICATIONS = ("public", "internal", "confidential", "pii")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import ToolNotFoundError
 from mesh_orchestrator.core.paths import DATA_DIR_ENV, data_dir
 from mesh_orchestrator.core.storage import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
@@ -37,17 +37,6 @@ TOOL_PACKAGES = {
 }
 
 
-class ToolNotFoundError(MeshError):
-    """An executable the mesh runs (dbt, dagster) is neither beside the interpreter nor on PATH."""
-
-    def __init__(self, name: str, beside: Path) -> None:
-        self.name = name
-        super().__init__(
-            f"{name!r} is neither in {beside} nor on PATH: install {TOOL_PACKAGES.get(name, name)} "
-            "into this environment (`make install` installs the locked one into .venv)"
-        )
-
-
 def tool(name: str) -> str:
     """The path of executable ``name``: the one beside the running interpreter, else PATH's.
 
@@ -61,7 +50,7 @@ def tool(name: str) -> str:
         return str(local)
     found = shutil.which(name)
     if found is None:
-        raise ToolNotFoundError(name, beside)
+        raise ToolNotFoundError(name, beside, TOOL_PACKAGES.get(name, name))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -90,4 +91,73 @@ class DataFolderBusyError(MeshError):
             f"{what} is in use by {holder}; stopped{after}. Wait for it to end, or stop it (a run it "
             "leaves unfinished is recovered by the next command), or set MESH_DATA_FOLDER_WAIT_SECONDS "
             "to wait longer (unset: wait as long as it takes)"
+        )
+
+
+class MaskingKeyError(MeshError):
+    """A domain's masking key is missing or too short."""
+
+
+class BaseRevisionError(MeshError):
+    """The base revision cannot be read with git."""
+
+
+class PolicyViolationError(MeshError):
+    """Error-severity policy violations: the code location does not load until they are fixed."""
+
+    def __init__(self, where: str, violations: Sequence[object]) -> None:
+        self.violations = violations
+        listed = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"{where}: {len(violations)} policy violation(s):\n{listed}")
+
+
+class UsageError(MeshError):
+    """The command's arguments name something that does not exist; nothing was run."""
+
+
+class NotRegularFileError(LandingError):
+    """A listed file is not (or no longer) a regular file inside the feed's folder."""
+
+    def __init__(self, label: str, what: str) -> None:
+        self.label = label
+        self.what = what
+        super().__init__(f"{label}: {what}; landing reads only regular files inside the landing folder")
+
+
+class VersionNotFoundError(MeshError):
+    """A version (or a time) asked for has no published snapshot (never, or expired)."""
+
+
+class PublishConflictError(MeshError):
+    """``main`` moved since the audited snapshot was staged: it cannot be fast-forwarded."""
+
+
+class ProductSchemaError(MeshError):
+    """A gold table does not have its contract's columns and types, so it cannot be staged."""
+
+
+class LegacyPortsError(MeshError):
+    """The data folder holds ports in the layout before Iceberg (``current.parquet``)."""
+
+
+class NothingStagedError(MeshError):
+    """A hand-off ran before its provider's run staged a batch."""
+
+
+class CatalogError(MeshError):
+    """The ``mesh`` catalog cannot be opened or a table in it is not what the contract says."""
+
+
+class DatabaseLockedError(MeshError):
+    """Another process holds the domain's DuckDB file."""
+
+
+class ToolNotFoundError(MeshError):
+    """An executable the mesh runs (dbt, dagster) is neither beside the interpreter nor on PATH."""
+
+    def __init__(self, name: str, beside: Path, package: str) -> None:
+        self.name = name
+        super().__init__(
+            f"{name!r} is neither in {beside} nor on PATH: install {package} "
+            "into this environment (`make install` installs the locked one into .venv)"
         )

@@ -1,15 +1,22 @@
 """Time partitions of the mesh: feeds partitioned by day, a domain's close models by month.
 
+A domain has at most one partitioning (its job runs feeds and models together): either feeds by day
+or dbt models by month.
+
 A feed declared ``partitioned_by: {period: day, start: ...}`` is partitioned by the day in its files'
 names (``web_order_events_2026-03-05.jsonl``): every file, and so every landed row, belongs to exactly
-one day, the day the source delivered it for. Landing and bronze then work one day (or one range of
-days) at a time and replace that range whole, so re-running a partition changes nothing and a
-backfill of a month gives what a full run gives.
+one day, the day the source delivered it for. Landing works one day (or one range of days) at a
+time and replaces that range whole. Bronze replaces the same range and, because de-duplication spans
+days, the earlier days holding a key that the range resends (``DayScope``). So re-running a partition
+changes nothing, and a backfill of a month gives what a full run gives.
 
-dbt models listed under ``partitioned_models`` in ``domain.yaml`` are partitioned by month; their SQL
-filters with the ``in_partition(column)`` macro on the ``partition_start`` / ``partition_end`` vars.
+dbt models listed under ``partitioned_models`` in ``domain.yaml`` are partitioned by month. Their SQL
+filters with the ``in_partition(column)`` macro (``dbt_projects/_shared/macros/partitions.sql``) on
+the ``MESH_PARTITION_START`` / ``MESH_PARTITION_END`` environment variables of the run's dbt process
+(not dbt vars: a changed var re-parses the whole project).
 
-A partition exists once its period is over (UTC): a file for today waits for tomorrow.
+A partition exists once its period is over (UTC): a file for today waits for tomorrow. A run that
+covers a range of partitions carries Dagster's range tags (single-run backfill).
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ if TYPE_CHECKING:  # the spec reads PartitionSpec without paying for Dagster's i
 
 DAY = "day"
 MONTH = "month"
-PERIODS = (DAY, MONTH)
 
 #: The last ``YYYY-MM-DD`` in a file's landing label is its day. Same rule in SQL below.
 _FILE_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

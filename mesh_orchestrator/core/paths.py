@@ -18,6 +18,11 @@ DBT_PARSE_DIR_ENV = "MESH_DBT_PARSE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def shown(path: Path) -> str:
+    """A path as the engineer edits it: relative to the repository when inside it."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def _absolute(raw: str) -> Path:
     path = Path(raw).expanduser()
     if not path.is_absolute():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import DatabaseLockedError
 from mesh_orchestrator.core.paths import warehouse_path
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
@@ -25,10 +25,6 @@ DEFAULT_LOCK_WAIT_SECONDS = 30.0
 
 def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
-
-
-class DatabaseLockedError(MeshError):
-    """Another process holds the domain's DuckDB file."""
 
 
 def is_lock_error(exc: BaseException) -> bool:

@@ -514,29 +514,6 @@ def _mesh_child(out: Path) -> int:
 # Floor child: the same SQL on DuckDB alone
 
 
-def model_order(nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The manifest's models in dependency order (dependencies first, ties by node id)."""
-    models = {k: n for k, n in nodes.items() if n.get("resource_type") == "model"}
-    order: list[str] = []
-    state: dict[str, str] = {}
-
-    def visit(node_id: str, chain: tuple[str, ...]) -> None:
-        if state.get(node_id) == "done":
-            return
-        if state.get(node_id) == "visiting":
-            raise ValueError(f"cyclic dbt models: {' -> '.join((*chain, node_id))}")
-        state[node_id] = "visiting"
-        for dep in sorted(models[node_id].get("depends_on", {}).get("nodes", [])):
-            if dep in models:
-                visit(dep, (*chain, node_id))
-        state[node_id] = "done"
-        order.append(node_id)
-
-    for node_id in sorted(models):
-        visit(node_id, ())
-    return order
-
-
 def _quoted(*parts: str) -> str:
     return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
@@ -666,10 +643,11 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
     from mesh_orchestrator.ingestion.landing import ingest_feed
     from mesh_orchestrator.ports.pins import pin
     from mesh_orchestrator.ports.tables import current_version
+    from mesh_orchestrator.transformation.manifest import Manifest
 
     spec = load_domain_spec(domain)
     nodes: Mapping[str, Mapping[str, Any]] = manifest["nodes"]
-    models = [nodes[n] for n in model_order(nodes)]
+    models = [nodes[n] for n in Manifest(nodes, domain).models_in_order()]
     tests = [n for _, n in sorted(nodes.items()) if n.get("resource_type") == "test"]
     databases = {n["database"] for n in models} or {domain}
     if len(databases) != 1:

@@ -21,10 +21,10 @@ import yaml
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import CONTRACTS_DIR, Contract, ContractColumn, parse_contract
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import BaseRevisionError
 from mesh_orchestrator.core.paths import REPO_ROOT
 from mesh_orchestrator.core.spec import DomainSpec, ProductRef, load_all_specs
-from mesh_orchestrator.transformation import lineage
+from mesh_orchestrator.transformation.manifest import Manifest
 
 _INTEGERS = ("INTEGER", "BIGINT")  # narrow to wide
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
@@ -60,10 +60,6 @@ class ProductDiff:
     def unannounced(self) -> bool:
         """A breaking change without a major version bump: the diff fails."""
         return self.breaking and (self.version is None or not self.major_bumped)
-
-
-class BaseRevisionError(MeshError):
-    """The base revision cannot be read with git."""
 
 
 def _widens(old: str, new: str) -> bool:
@@ -197,24 +193,13 @@ def downstream(ref: ProductRef, specs: dict[str, DomainSpec]) -> tuple[list[str]
         seen.add(product)
         for consumer in (s for s in specs.values() if product in s.consumes):
             domains.add(consumer.name)
-            manifest = lineage.manifest(consumer)
-            children: dict[str, list[str]] = manifest["child_map"]
-            nodes: dict[str, dict[str, object]] = manifest["nodes"]
+            manifest = Manifest.of(consumer)
             source = f"source.{consumer.name}.ports.{names.handoff_name(product.domain, product.product)}"
-            stack = list(children.get(source, []))
-            while stack:
-                unique_id = stack.pop()
-                node = nodes.get(unique_id)
-                if node is None or node.get("resource_type") != "model":
-                    continue
-                fqn: list[str] = node["fqn"]  # type: ignore[assignment]
-                model = str(node["name"])
-                key = names.asset_key(consumer.name, fqn[1], model).to_user_string()
-                if key in assets:
-                    continue
-                assets.add(key)
-                stack += children.get(unique_id, [])
-                if fqn[1] == "gold" and model in consumer.products:
+            for unique_id in sorted(manifest.downstream_models([source])):
+                node = manifest.nodes[unique_id]
+                layer, model = str(node["fqn"][1]), str(node["name"])
+                assets.add(names.asset_key(consumer.name, layer, model).to_user_string())
+                if layer == "gold" and model in consumer.products:
                     assets.add(names.handoff_key(consumer.name, model).to_user_string())
                     queue.append(ProductRef(consumer.name, model))
     return sorted(domains), sorted(assets)

@@ -23,8 +23,8 @@ import yaml
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import CONTRACTS_DIR, Contract, contract_path, load_contract
-from mesh_orchestrator.core.errors import IdentifierError, MeshError, SpecError
-from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.errors import IdentifierError, PolicyViolationError, SpecError
+from mesh_orchestrator.core.paths import REPO_ROOT, shown
 from mesh_orchestrator.core.spec import DomainSpec, ProductRef, load_all_specs
 from mesh_orchestrator.core.sql import identifier
 from mesh_orchestrator.quality.extra_expectations import load_extra_expectations
@@ -67,15 +67,6 @@ class Violation:
         where = f" [{self.path}]" if self.path else ""
         policy = f"{self.policy.id} {self.policy.name} ({self.policy.severity})"
         return f"{policy}: {self.subject}: {self.message}{where}"
-
-
-class PolicyViolationError(MeshError):
-    """Error-severity policy violations: the code location does not load until they are fixed."""
-
-    def __init__(self, where: str, violations: list[Violation]) -> None:
-        self.violations = violations
-        listed = "\n".join(f"  - {v}" for v in violations)
-        super().__init__(f"{where}: {len(violations)} policy violation(s):\n{listed}")
 
 
 @dataclass
@@ -189,11 +180,6 @@ def enforce(
     return violations
 
 
-def _shown(path: Path) -> str:
-    """A path relative to the repository when it is inside it."""
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
 def _products(landscape: Landscape, scope: set[str]) -> Iterator[tuple[DomainSpec, Contract]]:
     for spec in landscape.specs.values():
         if spec.name not in scope:
@@ -211,7 +197,7 @@ def _products(landscape: Landscape, scope: set[str]) -> Iterator[tuple[DomainSpe
 def _product_has_valid_contract(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
     for ref, error in sorted(landscape.contract_errors.items(), key=lambda item: str(item[0])):
         fix = (
-            f"write {_shown(contract_path(ref.domain, ref.product))}"
+            f"write {shown(contract_path(ref.domain, ref.product))}"
             if error.field == "<file>" and "no contract" in error.problem
             else f"fix field '{error.field}': {error.problem}"
         )
@@ -268,7 +254,7 @@ def _consume_only_granted(landscape: Landscape, policy: Policy, scope: set[str])
                 f"{spec.name} consumes {ref}",
                 f"the contract {why}; ask team {contract.owner} to add or renew "
                 f"{{domain: {spec.name}, purpose: ..., granted_on: ...}} under consumers, "
-                f"or stop consuming it in {_shown(spec.path)}",
+                f"or stop consuming it in {shown(spec.path)}",
                 contract.path,
             )
 
@@ -491,7 +477,7 @@ def _dbt_contract_agrees(landscape: Landscape, policy: Policy, scope: set[str]) 
                 policy,
                 spec.name,
                 f"{spec.name}.{product}",
-                f"{_shown(products_file)} and {_shown(contract_file)} "
+                f"{shown(products_file)} and {shown(contract_file)} "
                 f"disagree: {difference}; edit the contract, then run `mesh contracts sync-dbt`",
                 products_file,
             )
@@ -499,12 +485,12 @@ def _dbt_contract_agrees(landscape: Landscape, policy: Policy, scope: set[str]) 
 
 @rule("GOV-010", needs_dbt=True)
 def _inputs_match_lineage(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
-    from mesh_orchestrator.transformation.lineage import manifest, model_inputs
+    from mesh_orchestrator.transformation.manifest import Manifest, model_inputs
 
-    parsed: dict[str, dict[str, Any]] = {}
+    parsed: dict[str, Manifest] = {}
     for spec, c in _products(landscape, scope):
         if spec.name not in parsed:
-            parsed[spec.name] = manifest(spec)
+            parsed[spec.name] = Manifest.of(spec)
         actual = model_inputs(spec, c.model, parsed[spec.name])
         declared = {(i.kind, i.name) for i in c.inputs}
         for kind, name in sorted(actual - declared):

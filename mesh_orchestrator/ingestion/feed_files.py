@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from mesh_orchestrator.core.errors import LandingError
+from mesh_orchestrator.core.errors import NotRegularFileError
 from mesh_orchestrator.core.partitions import file_day
 from mesh_orchestrator.core.spec import FeedSpec, SourceSpec
 
@@ -74,15 +74,6 @@ _FILE_FLAGS = (
 #: non-folder where a folder was expected.
 _NOT_REGULAR_ERRNOS = {errno.ELOOP, errno.EMLINK, errno.ENXIO, errno.ENOTDIR, errno.EOPNOTSUPP}
 _PROC_FD = Path("/proc/self/fd")
-
-
-class NotRegularFileError(LandingError):
-    """A listed file is not (or no longer) a regular file inside the feed's folder."""
-
-    def __init__(self, label: str, what: str) -> None:
-        self.label = label
-        self.what = what
-        super().__init__(f"{label}: {what}; landing reads only regular files inside the landing folder")
 
 
 @dataclass(frozen=True, order=True)

@@ -30,6 +30,7 @@ from typing import BinaryIO
 import duckdb
 import pyarrow as pa
 
+from mesh_orchestrator.core.errors import NotRegularFileError
 from mesh_orchestrator.core.partitions import DayRange, file_day
 from mesh_orchestrator.core.spec import FeedSpec
 from mesh_orchestrator.core.sql import identifier, literal
@@ -38,7 +39,6 @@ from mesh_orchestrator.ingestion.feed_files import (
     NOT_REGULAR,
     UNDATED,
     FeedFile,
-    NotRegularFileError,
     Unread,
     content_hash,
     open_regular,

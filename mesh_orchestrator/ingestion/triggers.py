@@ -33,17 +33,11 @@ import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
 from mesh_orchestrator.core import names
-from mesh_orchestrator.core.errors import MeshError, SpecError
+from mesh_orchestrator.core.errors import MeshError, NotRegularFileError, SpecError
 from mesh_orchestrator.core.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.core.paths import landing_dir
 from mesh_orchestrator.core.spec import DEFAULT_TIMEZONE, DOMAINS_DIR, DomainSpec, FeedSpec
-from mesh_orchestrator.ingestion.feed_files import (
-    FeedFile,
-    NotRegularFileError,
-    Unread,
-    file_digest,
-    select_files,
-)
+from mesh_orchestrator.ingestion.feed_files import FeedFile, Unread, file_digest, select_files
 
 SENSOR_INTERVAL_ENV = "MESH_SENSOR_INTERVAL_SECONDS"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30

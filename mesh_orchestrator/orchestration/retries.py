@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from mesh_orchestrator.core.storage import DatabaseLockedError
+from mesh_orchestrator.core.errors import DatabaseLockedError
 
 RETRIES_ENV = "MESH_LOCK_RETRIES"
 RETRY_WAIT_ENV = "MESH_LOCK_RETRY_SECONDS"

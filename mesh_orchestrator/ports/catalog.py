@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import CatalogError
 from mesh_orchestrator.core.paths import data_dir
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ TARGET_FILE_BYTES = 128 * 1024 * 1024
 SECRET_MARKERS = ("secret", "password", "token", "credential", "key-id", "access-key", "session")
 #: Table property: the contract version whose schema the table has.
 CONTRACT_VERSION_PROPERTY = "mesh.contract-version"
-
-
-class CatalogError(MeshError):
-    """The ``mesh`` catalog cannot be opened or a table in it is not what the contract says."""
 
 
 def embedded_properties() -> dict[str, str]:

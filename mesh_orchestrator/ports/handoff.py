@@ -22,15 +22,19 @@ the run with a message naming the product and what to fix.
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import Contract
-from mesh_orchestrator.core.errors import AuditFailedError, MeshError, PersonalDataFoundError
-from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.errors import (
+    AuditFailedError,
+    MeshError,
+    NothingStagedError,
+    PersonalDataFoundError,
+)
+from mesh_orchestrator.core.paths import shown
 from mesh_orchestrator.orchestration.automation import freshness_policy, gated_eager
 from mesh_orchestrator.ports.tables import (
     STAGING,
@@ -67,10 +71,6 @@ def contract_schema(contract: Contract) -> dg.TableSchema:
             for c in contract.columns
         ]
     )
-
-
-class NothingStagedError(MeshError):
-    """A hand-off ran before its provider's run staged a batch."""
 
 
 def check_result(
@@ -128,11 +128,6 @@ def scan_check_result(
         },
         description=None if result.success else "; ".join(result.failures()),
     )
-
-
-def _shown(path: Path) -> str:
-    """A contract's path as the engineer edits it: relative to the repository when inside it."""
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.AssetsDefinition:
@@ -205,7 +200,7 @@ def build_handoff_asset(contract: Contract, partitioned: bool = False) -> dg.Ass
         errors: list[MeshError] = []
         metadata: dict[str, Any] = {"staged_batch": place, **where}
         if not scan.success:
-            errors.append(PersonalDataFoundError(contract.id, scan.failures(), _shown(contract.path), place))
+            errors.append(PersonalDataFoundError(contract.id, scan.failures(), shown(contract.path), place))
             metadata["personal_data"] = dg.MetadataValue.json(scan.failures())
         if not result.success:
             errors.append(AuditFailedError(contract.id, result.failures(), place))

@@ -28,10 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from mesh_orchestrator.core.errors import MeshError, PortNotPublishedError
+from mesh_orchestrator.core.errors import (
+    CatalogError,
+    LegacyPortsError,
+    PortNotPublishedError,
+    ProductSchemaError,
+    PublishConflictError,
+    VersionNotFoundError,
+)
 from mesh_orchestrator.core.paths import data_dir
 from mesh_orchestrator.core.sql import identifier
-from mesh_orchestrator.ports.catalog import CatalogError, open_catalog, product_table, table_name
+from mesh_orchestrator.ports.catalog import open_catalog, product_table, table_name
 
 if TYPE_CHECKING:
     import duckdb
@@ -53,22 +60,6 @@ FINGERPRINT = "mesh.fingerprint"
 #: Rows per Arrow batch handed from DuckDB to the Iceberg writer.
 WRITE_BATCH_ROWS = 256_000
 _TASK_ID = re.compile(r"^\d+-(\d+)-")
-
-
-class LegacyPortsError(MeshError):
-    """The data folder holds ports in the layout before Iceberg (``current.parquet``)."""
-
-
-class ProductSchemaError(MeshError):
-    """A gold table does not have its contract's columns and types, so it cannot be staged."""
-
-
-class PublishConflictError(MeshError):
-    """``main`` moved since the audited snapshot was staged: it cannot be fast-forwarded."""
-
-
-class VersionNotFoundError(MeshError):
-    """A version (or a time) asked for has no published snapshot (never, or expired)."""
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,12 @@ import hmac
 import os
 import secrets
 
-from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.errors import MaskingKeyError
 from mesh_orchestrator.core.paths import data_dir
 
 KEY_ENV_PREFIX = "MESH_PII_KEY_"
 _BLOCK = 64  # SHA-256 block size in bytes
 _MIN_KEY_BYTES = 16
-
-
-class MaskingKeyError(MeshError):
-    """A domain's masking key is missing or too short."""
 
 
 def key_env(domain: str) -> str:

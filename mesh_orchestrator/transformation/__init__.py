@@ -1,3 +1,3 @@
-"""Transformation: a domain's dbt project as Dagster assets, its masking plugin, its model contracts and
-lineage.
+"""Transformation: a domain's dbt project as Dagster assets, its masking plugin, its model contracts,
+and the one walker over its manifest (lineage).
 """

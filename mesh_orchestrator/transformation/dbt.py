@@ -40,6 +40,7 @@ from mesh_orchestrator.core.storage import domain_db
 from mesh_orchestrator.orchestration.automation import gated_eager, with_target
 from mesh_orchestrator.ports.pins import inputs_of, pin
 from mesh_orchestrator.ports.tables import STAGING, stage
+from mesh_orchestrator.transformation.manifest import Manifest
 
 BRONZE_SOURCE = "bronze"
 PORTS_SOURCE = "ports"
@@ -397,17 +398,10 @@ def stage_product(
     }
 
 
-def _descendants(manifest: Mapping[str, Any], models: Sequence[str], package: str) -> set[str]:
+def _descendants(manifest: Manifest, models: Sequence[str]) -> set[str]:
     """Names of the models downstream of ``models`` (not themselves)."""
-    child_map: Mapping[str, list[str]] = manifest["child_map"]
-    todo = [f"model.{package}.{m}" for m in models]
-    seen: set[str] = set()
-    while todo:
-        for child in child_map.get(todo.pop(), []):
-            if child.startswith("model.") and child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return {uid.rsplit(".", 1)[1] for uid in seen} - set(models)
+    found = manifest.downstream_models(manifest.model_id(m) for m in models)
+    return {uid.rsplit(".", 1)[1] for uid in found} - set(models)
 
 
 def build_dbt_assets(spec: DomainSpec, project: DbtProject) -> list[dg.AssetsDefinition]:
@@ -419,17 +413,18 @@ def build_dbt_assets(spec: DomainSpec, project: DbtProject) -> list[dg.AssetsDef
     """
     if not spec.partitioned_models:
         return [_dbt_multi_asset(spec, project, f"{spec.name}_dbt")]
-    manifest = json.loads(Path(project.manifest_path).read_text(encoding="utf-8"))
-    package = manifest["metadata"].get("project_name", spec.name)
-    known = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    manifest = Manifest.from_json(
+        json.loads(Path(project.manifest_path).read_text(encoding="utf-8")), spec.name
+    )
+    known = manifest.model_names()
     missing = [m for m in spec.partitioned_models if m not in known]
     if missing:
         raise SpecError(
             spec.path, "partitioned_models.models", f"no dbt model {missing[0]!r} in {project.project_dir}"
         )
     partitioned = " ".join(spec.partitioned_models)
-    after = _descendants(manifest, spec.partitioned_models, package)
-    loops = sorted(set(spec.partitioned_models) & _descendants(manifest, sorted(after), package))
+    after = _descendants(manifest, spec.partitioned_models)
+    loops = sorted(set(spec.partitioned_models) & _descendants(manifest, sorted(after)))
     if loops:
         raise SpecError(
             spec.path,

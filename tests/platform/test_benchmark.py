@@ -11,6 +11,7 @@ import pytest
 
 from mesh_orchestrator.core.paths import REPO_ROOT
 from mesh_orchestrator.devtools import benchmark as bm
+from mesh_orchestrator.transformation.manifest import Manifest
 
 
 def test_fresh_folder_gets_a_marker_and_a_marked_folder_is_wiped(tmp_path: Path) -> None:
@@ -71,14 +72,14 @@ def test_models_in_dependency_order_sources_and_tests_ignored() -> None:
         "model.shop.aaa": _model("aaa"),
         "test.shop.not_null": {"resource_type": "test", "depends_on": {"nodes": ["model.shop.gold_z"]}},
     }
-    order = bm.model_order(nodes)
+    order = Manifest(nodes, "shop").models_in_order()
     assert order == ["model.shop.aaa", "model.shop.stg_a", "model.shop.int_b", "model.shop.gold_z"]
 
 
 def test_cyclic_models_are_an_error() -> None:
     nodes = {"model.s.a": _model("a", "model.s.b"), "model.s.b": _model("b", "model.s.a")}
     with pytest.raises(ValueError, match="cyclic"):
-        bm.model_order(nodes)
+        Manifest(nodes, "shop").models_in_order()
 
 
 def test_statements_keep_the_materialisation_and_relation() -> None:
@@ -103,7 +104,7 @@ def test_replayed_statements_run_on_duckdb_under_the_compiled_database_name(tmp_
     con.execute('CREATE SCHEMA "shop"."silver"')
     nodes = {"model.shop.a": _model("a"), "model.shop.b": _model("b", "model.shop.a", materialized="view")}
     nodes["model.shop.b"]["compiled_code"] = 'select a + 1 as b from "shop"."silver"."a"'
-    for node_id in bm.model_order(nodes):
+    for node_id in Manifest(nodes, "shop").models_in_order():
         statement = bm.model_statement(nodes[node_id])
         assert statement is not None
         con.execute(statement)

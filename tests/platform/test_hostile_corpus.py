@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from mesh_orchestrator.cli.run import MeshRunSummary, StepOutcome, format_summary
+from mesh_orchestrator.core.errors import NotRegularFileError
 from mesh_orchestrator.core.spec import FeedSpec, load_domain_spec
 from mesh_orchestrator.ingestion.assets import landing_asset
 from mesh_orchestrator.ingestion.bronze import build_bronze
@@ -27,7 +28,6 @@ from mesh_orchestrator.ingestion.feed_files import (
     UNREAD_METADATA,
     WRONG_EXTENSION,
     FeedFile,
-    NotRegularFileError,
     open_regular,
     select_files,
 )

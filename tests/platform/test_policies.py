@@ -11,16 +11,10 @@ import pytest
 import yaml
 
 from mesh_orchestrator.core.contracts import Consumer, ContractColumn, ContractInput, Sla, load_contract
-from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.errors import PolicyViolationError, SpecError
 from mesh_orchestrator.core.spec import ProductRef
 from mesh_orchestrator.governance import policies
-from mesh_orchestrator.governance.policies import (
-    Landscape,
-    PolicyViolationError,
-    Violation,
-    enforce,
-    evaluate,
-)
+from mesh_orchestrator.governance.policies import Landscape, Violation, enforce, evaluate
 
 INVOICES = ProductRef("sales", "invoices")
 CATALOGUE = ProductRef("inventory", "item_catalogue")

@@ -9,14 +9,17 @@ import pytest
 from pyiceberg.catalog import load_catalog
 
 from mesh_orchestrator.core.contracts import Contract, parse_contract
-from mesh_orchestrator.core.errors import PortNotPublishedError
-from mesh_orchestrator.ports.catalog import CatalogError, catalog_properties, public_properties
-from mesh_orchestrator.ports.tables import (
-    STAGING,
+from mesh_orchestrator.core.errors import (
+    CatalogError,
     LegacyPortsError,
+    PortNotPublishedError,
     ProductSchemaError,
     PublishConflictError,
     VersionNotFoundError,
+)
+from mesh_orchestrator.ports.catalog import catalog_properties, public_properties
+from mesh_orchestrator.ports.tables import (
+    STAGING,
     current_version,
     expire,
     load_port,

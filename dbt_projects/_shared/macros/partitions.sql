@@ -1,5 +1,5 @@
 {#-
-    Time partitions of a dbt model (mesh_orchestrator/partitions.py). A partitioned model's run gets
+    Time partitions of a dbt model (mesh_orchestrator/core/partitions.py). A partitioned model's run gets
     the environment variables MESH_PARTITION_START and MESH_PARTITION_END (ISO dates, end excluded)
     from Dagster (not vars: changing vars makes dbt re-parse the whole project), and replaces
     exactly those periods: it selects with in_partition() and is configured with
