@@ -31,8 +31,8 @@ test-long: install      ## the minutes-long end-to-end tests: the daemon's, mesh
 	$(UV) run --frozen pytest -m long -n 2 --dist loadfile --ignore tests/deploy/test_topology.py
 	$(UV) run --frozen pytest -m long tests/deploy/test_topology.py
 
-check-definitions: install
-	$(UV) run --frozen dagster definitions validate -w workspace.yaml
+check-definitions: install  ## load all six code locations with `dg check defs` (the dg workspace in pyproject.toml)
+	$(UV) run --frozen mesh check --skip-run --skip-diff
 
 ui: install             ## the Dagster UI on http://127.0.0.1:3000 with every code location
 	$(UV) run --frozen mesh ui

@@ -1,5 +1,5 @@
-"""The finance code location, built from domains/finance/domain.yaml and dbt_projects/finance."""
+"""The finance code location: the DomainComponent that defs.yaml beside this file declares."""
 
-from mesh_orchestrator.components.domain import build_domain_definitions
+from mesh_orchestrator.components.domain import load_domain_location
 
-defs = build_domain_definitions("finance")
+defs = load_domain_location(__name__)

@@ -1,5 +1,5 @@
-"""The hr code location, built from domains/hr/domain.yaml and dbt_projects/hr."""
+"""The hr code location: the DomainComponent that defs.yaml beside this file declares."""
 
-from mesh_orchestrator.components.domain import build_domain_definitions
+from mesh_orchestrator.components.domain import load_domain_location
 
-defs = build_domain_definitions("hr")
+defs = load_domain_location(__name__)

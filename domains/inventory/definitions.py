@@ -1,5 +1,5 @@
-"""The inventory code location, built from domains/inventory/domain.yaml and dbt_projects/inventory."""
+"""The inventory code location: the DomainComponent that defs.yaml beside this file declares."""
 
-from mesh_orchestrator.components.domain import build_domain_definitions
+from mesh_orchestrator.components.domain import load_domain_location
 
-defs = build_domain_definitions("inventory")
+defs = load_domain_location(__name__)

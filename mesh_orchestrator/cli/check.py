@@ -2,9 +2,10 @@
 
 1. contracts and policies: every policy of ``quality/policies.yaml`` over the whole mesh, and the
    consumption graph (every consumed product exists, no cycle);
-2. code locations: ``dagster definitions validate`` loads every location of ``workspace.yaml``
-   exactly as the webserver and daemon would (each domain enforces the policies it can answer alone;
-   the meta-orchestrator leaves out a broken domain's hand-offs and still loads);
+2. code locations: ``dg check defs`` loads every location of the dg workspace (``[tool.dg]`` in
+   ``pyproject.toml``, the same six as ``workspace.yaml``) exactly as the webserver and daemon
+   would (each domain enforces the policies it can answer alone; the meta-orchestrator leaves out
+   a broken domain's hand-offs and still loads);
 3. contract diff: ``mesh contracts diff`` against the base revision;
 4. the whole mesh on freshly generated sample data in a scratch folder, every asset check included.
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh_orchestrator.cli.run import without_colours
+from mesh_orchestrator.core.environment import tool
 from mesh_orchestrator.core.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
 
 DEFAULT_BASE = "origin/main"
@@ -74,16 +76,10 @@ def check_locations(env: dict[str, str]) -> StepReport:
     """Load every code location of workspace.yaml with Dagster's own validator."""
     with tempfile.TemporaryDirectory(prefix="mesh-check-home-") as home:
         # A throwaway instance: validating must not touch (or need) the user's Dagster instance.
+        # dg reads its telemetry switch from the instance's dagster.yaml, not from the environment.
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "definitions",
-                "validate",
-                "-w",
-                str(REPO_ROOT / "workspace.yaml"),
-            ],
+            [tool("dg"), "check", "defs", "--use-active-venv", "--log-level", "info"],
             cwd=REPO_ROOT,
             env={**env, "DAGSTER_HOME": home},
             capture_output=True,
@@ -108,7 +104,7 @@ def check_locations(env: dict[str, str]) -> StepReport:
                 details.append(said)
     summary = f"{len(passed)} loaded" + (f", {len(failed)} failed" if failed else "")
     if result.returncode != 0 and not failed:
-        summary = f"dagster definitions validate exited {result.returncode}"
+        summary = f"dg check defs exited {result.returncode}"
         details = output.strip().splitlines()[-20:]
     return StepReport("code locations", result.returncode == 0, summary, details)
 

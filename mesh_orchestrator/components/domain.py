@@ -1,16 +1,23 @@
-"""Turn a domain spec into the Definitions of its code location."""
+"""A domain as a Dagster component: ``domains/<domain>/defs.yaml`` declares it, and its code location
+is what the component builds (landing and bronze per feed, dbt, checks, triggers, one job)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster.components.core.component_tree import ComponentTreeException
+from pydantic import Field
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import contract_path
 from mesh_orchestrator.core.environment import ensure_environment
-from mesh_orchestrator.core.errors import SpecError
-from mesh_orchestrator.core.spec import DomainSpec, load_domain_spec
+from mesh_orchestrator.core.errors import MeshError, SpecError
+from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.spec import SPEC_FILE, DomainSpec, load_domain_spec
 from mesh_orchestrator.governance.policies import Landscape, enforce
 from mesh_orchestrator.ingestion.assets import bronze_asset, landing_asset
 from mesh_orchestrator.ingestion.triggers import ingestion_triggers
@@ -103,3 +110,118 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
         resources={"dbt": dbt},
         executor=dg.in_process_executor,
     )
+
+
+class FeedScheduleAttributes(dg.Model):
+    """A batch feed's cron sweep (``schedules:`` of a domain)."""
+
+    cron: str
+    timezone: str = "UTC"
+    description: str = ""
+
+
+class DomainScaffoldParams(dg.Model):
+    """What ``dg scaffold defs DomainComponent <name>`` asks for."""
+
+    owner: str | None = Field(default=None, description="The owning team (default team:<name>).")
+
+
+class DomainScaffolder(dg.Scaffolder[DomainScaffoldParams]):
+    """A new domain's folder: its ``defs.yaml`` to fill in, its code location's module and its dg
+    project file. The workspace entries (``workspace.yaml``, ``[tool.dg]``) are added by hand."""
+
+    @classmethod
+    def get_scaffold_params(cls) -> type[DomainScaffoldParams]:
+        return DomainScaffoldParams
+
+    def scaffold(self, request: dg.ScaffoldRequest[DomainScaffoldParams]) -> None:
+        folder = Path(request.target_path)
+        name = folder.name
+        owner = request.params.owner or f"team:{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {
+            "__init__.py": "",
+            SPEC_FILE: SCAFFOLD_DEFS.format(type=request.type_name, name=name, owner=owner),
+            "definitions.py": SCAFFOLD_DEFINITIONS.format(name=name),
+            "dg.toml": SCAFFOLD_DG_TOML.format(name=name),
+        }
+        for file, text in files.items():
+            (folder / file).write_text(text, encoding="utf-8")
+
+
+SCAFFOLD_DEFS = """\
+# The {name} domain. Fill in its feeds and products (README "Adding a domain"); `mesh check
+# --skip-run` says what is still missing.
+type: {type}
+attributes:
+  name: {name}
+  owner: {owner}
+  description: ""
+  dbt_project: dbt_projects/{name}
+  feeds: {{}}
+  products: []
+  consumes: []
+"""
+
+SCAFFOLD_DEFINITIONS = '''"""The {name} code location: the DomainComponent that defs.yaml declares."""
+
+from mesh_orchestrator.components.domain import load_domain_location
+
+defs = load_domain_location(__name__)
+'''
+
+SCAFFOLD_DG_TOML = """\
+# dg project of the {name} code location; add {{ path = "domains/{name}" }} to the workspace in
+# ../../pyproject.toml ([tool.dg.workspace]) and the location to workspace.yaml.
+directory_type = "project"
+
+[project]
+root_module = ""
+code_location_target_module = "domains.{name}.definitions"
+code_location_name = "{name}"
+"""
+
+
+@dg.scaffold_with(DomainScaffolder)
+class DomainComponent(dg.Component, dg.Resolvable, dg.Model):
+    """A business domain of the mesh: its feeds, dbt project, data products and what it consumes.
+
+    The attributes are the domain's declarative spec (README "Adding a domain"). Dagster checks
+    their shape when the YAML loads; :func:`~mesh_orchestrator.core.spec.parse_domain_spec` then
+    checks their meaning (folders, types, keys, partitions), naming the file and the field.
+    """
+
+    name: str = Field(description="The domain's name; also its folder, code location and asset key prefix.")
+    owner: str = Field(description="The owning team, `team:<name>`, or an e-mail address.")
+    description: str = ""
+    dbt_project: str = Field(description="The domain's dbt project folder, from the repository root.")
+    feeds: dict[str, dict[str, Any]] = Field(description="Landing feeds by name: format, key, columns.")
+    products: list[str] = Field(default_factory=list, description="Gold models published as data products.")
+    consumes: list[dict[str, str]] = Field(
+        default_factory=list, description="Products of other domains read through ports: {domain, product}."
+    )
+    checks: list[dict[str, Any]] = Field(default_factory=list, description="Blocking SQL checks.")
+    partitioned_models: dict[str, Any] | None = Field(
+        default=None, description="dbt models partitioned by month: {period, start, models}."
+    )
+    schedules: dict[str, FeedScheduleAttributes] = Field(
+        default_factory=dict, description="Cron sweeps of batch feeds, by feed name."
+    )
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        """The code location of the domain in this folder (its spec read from its ``defs.yaml``)."""
+        return build_domain_definitions(Path(context.path).name)
+
+
+def load_domain_location(module_name: str) -> dg.Definitions:
+    """The Definitions of the domain whose ``definitions`` module is ``module_name``: Dagster's
+    component tree loads the ``defs.yaml`` of that package's folder."""
+    package = importlib.import_module(module_name.rpartition(".")[0])
+    try:
+        return dg.ComponentTree.from_module(defs_module=package, project_root=REPO_ROOT).build_defs()
+    except ComponentTreeException as exc:
+        # Dagster wraps what the component raised in a tree of where it happened; the mesh's own
+        # errors already name the file and field and say what to fix, so they are shown as raised.
+        if isinstance(exc.__cause__, MeshError):
+            raise exc.__cause__.with_traceback(exc.__cause__.__traceback__) from None
+        raise

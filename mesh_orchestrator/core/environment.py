@@ -34,6 +34,7 @@ TOOL_PACKAGES = {
     "dagster": "dagster",
     "dagster-daemon": "dagster",
     "dagster-webserver": "dagster-webserver",
+    "dg": "dagster-dg-cli (the dev extra)",
 }
 
 

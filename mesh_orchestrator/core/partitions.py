@@ -10,7 +10,7 @@ time and replaces that range whole. Bronze replaces the same range and, because 
 days, the earlier days holding a key that the range resends (``DayScope``). So re-running a partition
 changes nothing, and a backfill of a month gives what a full run gives.
 
-dbt models listed under ``partitioned_models`` in ``domain.yaml`` are partitioned by month. Their SQL
+dbt models listed under ``partitioned_models`` in ``defs.yaml`` are partitioned by month. Their SQL
 filters with the ``in_partition(column)`` macro (``dbt_projects/_shared/macros/partitions.sql``) on
 the ``MESH_PARTITION_START`` / ``MESH_PARTITION_END`` environment variables of the run's dbt process
 (not dbt vars: a changed var re-parses the whole project).

@@ -1,4 +1,5 @@
-"""The declarative domain spec (``domains/<domain>/domain.yaml``), validated into typed objects.
+"""The declarative domain spec (the attributes of ``domains/<domain>/defs.yaml``, a Dagster component),
+validated into typed objects.
 
 A domain is data: its landing feeds, its dbt project, the products it publishes and the products it
 consumes. Every problem is reported as a :class:`SpecError` naming the file and the field.
@@ -24,7 +25,9 @@ from mesh_orchestrator.core.sql import is_identifier, normalise_type
 #: The time zone of timestamps without an offset, and of schedules, unless a spec says otherwise.
 DEFAULT_TIMEZONE = "UTC"
 DOMAINS_DIR = REPO_ROOT / "domains"
-SPEC_FILE = "domain.yaml"
+SPEC_FILE = "defs.yaml"
+#: The component type a domain's ``defs.yaml`` declares (``mesh_orchestrator.components``).
+DOMAIN_COMPONENT_TYPE = "mesh_orchestrator.components.DomainComponent"
 FEED_FORMATS = ("csv", "jsonl")
 #: Formats a per-source mapping can read (a source is one sender of a feed, e.g. one supplier).
 SOURCE_FORMATS = ("csv", "jsonl", "json", "xml", "fixed_width")
@@ -136,6 +139,8 @@ class DomainSpec:
     #: dbt models partitioned by month (``partitioned_models: {period, start, models}``).
     partitioned_models: tuple[str, ...] = ()
     models_partitioned_by: PartitionSpec | None = None
+    #: ``schedules:`` as written ({feed: {cron, timezone, description}}), validated by the triggers.
+    schedules: Any = field(default=None, compare=False)
 
     @property
     def partitioning(self) -> PartitionSpec | None:
@@ -405,13 +410,14 @@ def _consumed(r: _Reader, raw: Any, where: str) -> ProductRef:
 
 
 def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
-    """Validate a parsed ``domain.yaml`` mapping; ``path`` is used in error messages."""
+    """Validate a domain's spec (the ``attributes`` of its ``defs.yaml``); ``path`` names the file
+    in error messages."""
     r = _Reader(path)
     data = r.mapping(data, "<root>")
     r.unknown_keys(
         data,
         {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes", "checks"}
-        | {"partitioned_models"},
+        | {"partitioned_models", "schedules"},
         "",
     )
     name = r.name(r.require(data, "name", ""), "name")
@@ -474,11 +480,12 @@ def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
         path=path,
         partitioned_models=models,
         models_partitioned_by=models_partitioning,
+        schedules=data.get("schedules"),
     )
 
 
 def load_domain_spec(domain_or_path: str | Path) -> DomainSpec:
-    """Load ``domains/<domain>/domain.yaml`` (or an explicit path) and validate it."""
+    """Load ``domains/<domain>/defs.yaml`` (or an explicit path) and validate its spec."""
     path = Path(domain_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = DOMAINS_DIR / str(domain_or_path) / SPEC_FILE
@@ -488,7 +495,23 @@ def load_domain_spec(domain_or_path: str | Path) -> DomainSpec:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecError(path, "<file>", f"not valid YAML: {exc}") from exc
-    return parse_domain_spec(data, path)
+    return parse_domain_spec(component_attributes(data, path), path)
+
+
+def component_attributes(data: Any, path: Path) -> Any:
+    """The ``attributes`` of a domain's component file, once it declares the domain component."""
+    if not isinstance(data, dict) or "type" not in data:
+        raise SpecError(
+            path,
+            "type",
+            f"a domain's file declares its component: `type: {DOMAIN_COMPONENT_TYPE}` and `attributes:`",
+        )
+    if data["type"] != DOMAIN_COMPONENT_TYPE:
+        raise SpecError(path, "type", f"{data['type']!r} is not {DOMAIN_COMPONENT_TYPE!r}")
+    extra = sorted(set(data) - {"type", "attributes"})
+    if extra:
+        raise SpecError(path, extra[0], "unknown key; a domain's file has `type` and `attributes`")
+    return data.get("attributes")
 
 
 def discover_domains() -> list[str]:
@@ -504,7 +527,7 @@ def load_all_specs() -> dict[str, DomainSpec]:
 def load_valid_specs() -> tuple[dict[str, DomainSpec], dict[str, SpecError]]:
     """Every domain's spec that is valid, and the error of each one that is not.
 
-    For what must keep working while one domain's ``domain.yaml`` is broken: the meta-orchestrator
+    For what must keep working while one domain's ``defs.yaml`` is broken: the meta-orchestrator
     location leaves that domain out, the other locations never needed it.
     """
     specs: dict[str, DomainSpec] = {}

@@ -521,7 +521,7 @@ def _contract_has_a_product(landscape: Landscape, policy: Policy, scope: set[str
                 policy,
                 domain,
                 f"{domain}.{path.stem}",
-                f"no domain declares this product; add it to domains/{domain}/domain.yaml products "
+                f"no domain declares this product; add it to the products of domains/{domain}/defs.yaml "
                 "or delete the file",
                 path,
             )

@@ -1,5 +1,6 @@
 """Ingestion triggers: a sensor per landing feed that starts ingestion when files arrive, and cron
-schedules for batch feeds (``domains/<domain>/schedules.yaml``). Both target the landing asset only.
+schedules for batch feeds (``schedules:`` in ``domains/<domain>/defs.yaml``). Both target the
+landing asset only.
 
 The files it looks at are landing's own selection (``feed_files.select_files``): those landing does
 not read (links, FIFOs, wrong extension, outside every sender's folder, undated) are named with the
@@ -29,21 +30,21 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.errors import MeshError, NotRegularFileError, SpecError
 from mesh_orchestrator.core.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.core.paths import landing_dir
-from mesh_orchestrator.core.spec import DEFAULT_TIMEZONE, DOMAINS_DIR, DomainSpec, FeedSpec
+from mesh_orchestrator.core.spec import DEFAULT_TIMEZONE, DomainSpec, FeedSpec
 from mesh_orchestrator.ingestion.feed_files import FeedFile, Unread, file_digest, select_files
 
 SENSOR_INTERVAL_ENV = "MESH_SENSOR_INTERVAL_SECONDS"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 SETTLE_ENV = "MESH_FILE_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 10.0
-SCHEDULES_FILE = "schedules.yaml"
+#: The key of a domain's spec that holds its feeds' cron schedules.
+SCHEDULES = "schedules"
 
 #: Run tags of a sensor's request: the new files (truncated), how many there are, and the files of
 #: the folder that landing does not read (with why).
@@ -361,33 +362,32 @@ class FeedSchedule:
     description: str = ""
 
 
-def schedules_path(spec: DomainSpec) -> Path:
-    """``schedules.yaml`` next to the domain's spec."""
-    folder = spec.path.parent if spec.path.name else DOMAINS_DIR / spec.name
-    return folder / SCHEDULES_FILE
-
-
 def parse_schedules(data: Any, spec: DomainSpec, path: Path) -> dict[str, FeedSchedule]:
-    """Validate a parsed ``schedules.yaml`` (``{feed: {cron, timezone, description}}``)."""
+    """Validate a spec's ``schedules:`` (``{feed: {cron, timezone, description}}``); errors name
+    ``path`` and the field under ``schedules``."""
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SpecError(path, "<root>", f"expected a mapping of feed -> schedule, got {type(data).__name__}")
+        raise SpecError(path, SCHEDULES, f"expected a mapping of feed -> schedule, got {type(data).__name__}")
     feeds = [f.name for f in spec.feeds]
     result: dict[str, FeedSchedule] = {}
     for feed, raw in data.items():
         if feed not in feeds:
-            raise SpecError(path, str(feed), f"no feed {feed!r} in {spec.name}; feeds: {', '.join(feeds)}")
+            raise SpecError(
+                path, f"{SCHEDULES}.{feed}", f"no feed {feed!r} in {spec.name}; feeds: {', '.join(feeds)}"
+            )
         if not isinstance(raw, dict):
-            raise SpecError(path, feed, "expected a mapping {cron, timezone, description}")
+            raise SpecError(path, f"{SCHEDULES}.{feed}", "expected a mapping {cron, timezone, description}")
         extra = sorted(set(raw) - {"cron", "timezone", "description"})
         if extra:
-            raise SpecError(path, f"{feed}.{extra[0]}", "unknown field; allowed: cron, description, timezone")
+            raise SpecError(
+                path, f"{SCHEDULES}.{feed}.{extra[0]}", "unknown field; allowed: cron, description, timezone"
+            )
         cron = raw.get("cron")
         if not isinstance(cron, str) or not is_valid_cron_string(cron):
             raise SpecError(
                 path,
-                f"{feed}.cron",
+                f"{SCHEDULES}.{feed}.cron",
                 f"{cron!r} is not a valid cron string (minute hour day-of-month month day-of-week)",
             )
         tz = raw.get("timezone", DEFAULT_TIMEZONE)
@@ -395,22 +395,15 @@ def parse_schedules(data: Any, spec: DomainSpec, path: Path) -> dict[str, FeedSc
             ZoneInfo(str(tz))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SpecError(
-                path, f"{feed}.timezone", f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"
+                path, f"{SCHEDULES}.{feed}.timezone", f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"
             ) from exc
         result[feed] = FeedSchedule(feed, cron, str(tz), " ".join(str(raw.get("description", "")).split()))
     return result
 
 
 def load_schedules(spec: DomainSpec) -> dict[str, FeedSchedule]:
-    """The domain's feed schedules; none when it has no ``schedules.yaml``."""
-    path = schedules_path(spec)
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(path, "<file>", f"not valid YAML: {exc}") from exc
-    return parse_schedules(data, spec, path)
+    """The domain's feed schedules (``schedules:`` of its spec); none when it declares none."""
+    return parse_schedules(spec.schedules, spec, spec.path)
 
 
 def feed_schedule(
@@ -459,7 +452,7 @@ def _partition_schedule(
 
 
 def ingestion_triggers(spec: DomainSpec) -> tuple[list[dg.SensorDefinition], list[dg.ScheduleDefinition]]:
-    """A file sensor for every feed and a schedule for every feed ``schedules.yaml`` names."""
+    """A file sensor for every feed and a schedule for every feed its ``schedules:`` name."""
     schedules = load_schedules(spec)
     sensors = [feed_sensor(spec, feed) for feed in spec.feeds]
     crons = [s for feed in spec.feeds if (s := feed_schedule(spec, feed, schedules)) is not None]

@@ -1,4 +1,4 @@
-"""Blocking asset checks declared as SQL in a domain's spec (``checks:`` in ``domain.yaml``).
+"""Blocking asset checks declared as SQL in a domain's spec (``checks:`` in ``defs.yaml``).
 
 A check is a query against the domain's database that returns the rows in breach, and a message
 template that says, for each row, what is wrong (``period 2026-02: off by 12.34``). No rows means

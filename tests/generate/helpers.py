@@ -53,7 +53,7 @@ CENT = Decimal("0.01")
 
 
 def _spec(domain: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO_ROOT / "domains" / domain / "domain.yaml").read_text())["feeds"]
+    return yaml.safe_load((REPO_ROOT / "domains" / domain / "defs.yaml").read_text())["attributes"]["feeds"]
 
 
 SPECS = {domain: _spec(domain) for domain in FEEDS}

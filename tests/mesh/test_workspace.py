@@ -20,7 +20,7 @@ WORKSPACE = REPO_ROOT / "workspace.yaml"
 def test_workspace_lists_every_domain_and_the_meta_orchestrator() -> None:
     entries = yaml.safe_load(WORKSPACE.read_text())["load_from"]
     locations = {e["python_module"]["location_name"] for e in entries}
-    domains = {p.parent.name for p in (REPO_ROOT / "domains").glob("*/domain.yaml")}
+    domains = {p.parent.name for p in (REPO_ROOT / "domains").glob("*/defs.yaml")}
     assert locations == domains | {"mesh_orchestrator"}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.errors import MeshError, SpecError
@@ -16,7 +17,6 @@ from mesh_orchestrator.ingestion.assets import landing_asset
 from mesh_orchestrator.ingestion.triggers import (
     FILE_COUNT_TAG,
     FILES_TAG,
-    SCHEDULES_FILE,
     FeedCursor,
     evaluate_feed,
     feed_schedule,
@@ -388,29 +388,46 @@ def test_partitioned_schedule_closes_the_day_that_ended(sales: DomainSpec) -> No
     assert request.partition_key == "2026-03-05"
 
 
+ORDERS = "schedules.distributor_orders"
+
+
 def _with_schedules(spec: DomainSpec, tmp_path: Path, text: str) -> tuple[DomainSpec, Path]:
-    folder = tmp_path / spec.name
-    folder.mkdir()
-    (folder / SCHEDULES_FILE).write_text(text, encoding="utf-8")
-    return dataclasses.replace(spec, path=folder / "domain.yaml"), folder / SCHEDULES_FILE
+    """The spec with ``schedules:`` as ``text`` says, read from a file of its own."""
+    path = tmp_path / spec.name / "defs.yaml"
+    return dataclasses.replace(spec, path=path, schedules=yaml.safe_load(text)), path
 
 
 @pytest.mark.parametrize(
     ("text", "field", "problem"),
     [
-        ("nightly_orders:\n  cron: '0 2 * * *'\n", "nightly_orders", "no feed 'nightly_orders' in sales"),
-        ("distributor_orders:\n  cron: '0 25 * * *'\n", "distributor_orders.cron", "not a valid cron"),
-        ("distributor_orders:\n  cron: every night\n", "distributor_orders.cron", "not a valid cron"),
-        ("distributor_orders:\n  timezone: UTC\n", "distributor_orders.cron", "None is not a valid cron"),
+        ("nightly_orders:\n  cron: '0 2 * * *'\n", "schedules.nightly_orders", "no feed 'nightly_orders'"),
+        (
+            "distributor_orders:\n  cron: '0 25 * * *'\n",
+            ORDERS + ".cron",
+            "not a valid cron",
+        ),
+        (
+            "distributor_orders:\n  cron: every night\n",
+            ORDERS + ".cron",
+            "not a valid cron",
+        ),
+        (
+            "distributor_orders:\n  timezone: UTC\n",
+            ORDERS + ".cron",
+            "None is not a valid",
+        ),
         (
             "distributor_orders:\n  cron: '0 2 * * *'\n  timezone: Europe/Berln\n",
-            "distributor_orders.timezone",
+            ORDERS + ".timezone",
             "not an IANA time zone",
         ),
-        ("distributor_orders:\n  cron: '0 2 * * *'\n  tz: UTC\n", "distributor_orders.tz", "unknown field"),
-        ("distributor_orders: '0 2 * * *'\n", "distributor_orders", "expected a mapping"),
-        ("- distributor_orders\n", "<root>", "expected a mapping"),
-        ("distributor_orders: [\n", "<file>", "not valid YAML"),
+        (
+            "distributor_orders:\n  cron: '0 2 * * *'\n  tz: UTC\n",
+            ORDERS + ".tz",
+            "unknown field",
+        ),
+        ("distributor_orders: '0 2 * * *'\n", ORDERS, "expected a mapping"),
+        ("- distributor_orders\n", "schedules", "expected a mapping"),
     ],
 )
 def test_schedule_errors_name_file_and_field(
@@ -425,10 +442,8 @@ def test_schedule_errors_name_file_and_field(
     assert f"{path}: field '{field}'" in str(raised.value)
 
 
-def test_no_schedules_file_means_no_schedules(sales: DomainSpec, tmp_path: Path) -> None:
-    spec, path = _with_schedules(sales, tmp_path, "")
-    assert load_schedules(spec) == {}
-    path.unlink()
+def test_no_schedules_means_no_schedules(sales: DomainSpec, tmp_path: Path) -> None:
+    spec, _ = _with_schedules(sales, tmp_path, "")
     assert load_schedules(spec) == {}
     assert ingestion_triggers(spec)[1] == []
 

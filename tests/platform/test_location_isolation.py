@@ -31,7 +31,7 @@ from mesh_orchestrator.meta.definitions import UNAVAILABLE, build_mesh_definitio
 from mesh_orchestrator.orchestration import automation
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
-BROKEN_SPEC = ("domains/inventory/domain.yaml", "owner: team:inventory\n", "owner: inventory\n")
+BROKEN_SPEC = ("domains/inventory/defs.yaml", "owner: team:inventory\n", "owner: inventory\n")
 BROKEN_CONTRACT = ("quality/contracts/inventory/item_catalogue.yaml", "owner: team:inventory\n", "")
 
 
@@ -57,7 +57,7 @@ def test_valid_specs_load_beside_a_broken_one(broken_domains_dir: Path) -> None:
     specs, errors = load_valid_specs()
     assert sorted(specs) == ["finance", "hr", "procurement", "sales"]
     (error,) = errors.values()
-    assert error.path == str(broken_domains_dir / "inventory" / "domain.yaml") and error.field == "owner"
+    assert error.path == str(broken_domains_dir / "inventory" / "defs.yaml") and error.field == "owner"
 
 
 def test_the_order_skips_products_of_an_unavailable_domain(broken_domains_dir: Path) -> None:
@@ -106,7 +106,7 @@ def test_the_mesh_location_leaves_out_a_broken_domain(broken_domains_dir: Path) 
     assert not any(key.startswith("mesh/handoff/inventory__") for key in handoffs)
     placeholder = graph.get(dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"]))
     assert not placeholder.is_materializable
-    assert "inventory/domain.yaml: field 'owner'" in (placeholder.description or "")
+    assert "inventory/defs.yaml: field 'owner'" in (placeholder.description or "")
     unavailable = cast(dict[str, list[str]], defs.metadata[UNAVAILABLE].value)
     (problem,) = unavailable["inventory"]
     assert "field 'owner'" in problem
@@ -170,7 +170,7 @@ def _load_locations(repo: Path, data: Path) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
-        (BROKEN_SPEC, "domains/inventory/domain.yaml: field 'owner': 'inventory' must be 'team:<name>'"),
+        (BROKEN_SPEC, "domains/inventory/defs.yaml: field 'owner': 'inventory' must be 'team:<name>'"),
         (BROKEN_CONTRACT, "inventory.item_catalogue: fix field 'owner': is required"),
     ],
     ids=["spec", "contract"],

@@ -5,6 +5,7 @@ import yaml
 
 from mesh_orchestrator.core.errors import SpecError
 from mesh_orchestrator.core.spec import (
+    DOMAIN_COMPONENT_TYPE,
     ProductRef,
     discover_domains,
     domain_order,
@@ -34,8 +35,8 @@ VALID = {
 def _spec(tmp_path: Path, data: dict) -> Path:
     folder = tmp_path / "shop"
     folder.mkdir(exist_ok=True)
-    path = folder / "domain.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = folder / "defs.yaml"
+    path.write_text(yaml.safe_dump({"type": DOMAIN_COMPONENT_TYPE, "attributes": data}))
     return path
 
 
@@ -76,11 +77,38 @@ def test_spec_errors_name_file_and_field(tmp_path: Path, change: dict, field: st
 
 
 def test_invalid_yaml_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "shop" / "domain.yaml"
+    path = tmp_path / "shop" / "defs.yaml"
     path.parent.mkdir()
     path.write_text("name: [unclosed")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_domain_spec(path)
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "message"),
+    [
+        ({"name": "shop"}, "type", "declares its component: `type: mesh_orchestrator.components.Domain"),
+        ({"type": "my.OtherComponent", "attributes": VALID}, "type", "is not 'mesh_orchestrator"),
+        ({"type": DOMAIN_COMPONENT_TYPE, "attributes": VALID, "extra": 1}, "extra", "unknown key"),
+    ],
+)
+def test_a_domain_file_must_declare_the_domain_component(
+    tmp_path: Path, document: dict, field: str, message: str
+) -> None:
+    path = tmp_path / "shop" / "defs.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(SpecError) as error:
+        load_domain_spec(path)
+    assert error.value.field == field
+    assert message in str(error.value)
+
+
+def test_the_component_type_named_in_domain_files_is_the_domain_component() -> None:
+    from mesh_orchestrator.components import DomainComponent
+
+    package = DomainComponent.__module__.rsplit(".", 1)[0]
+    assert f"{package}.{DomainComponent.__name__}" == DOMAIN_COMPONENT_TYPE
 
 
 def test_repository_specs_load_in_dependency_order() -> None:
@@ -94,7 +122,7 @@ def test_repository_specs_load_in_dependency_order() -> None:
 def test_unknown_consumed_product_is_an_error(tmp_path: Path) -> None:
     specs = load_all_specs()
     bad = parse_domain_spec(
-        {**VALID, "consumes": [{"domain": "inventory", "product": "nope"}]}, tmp_path / "shop" / "domain.yaml"
+        {**VALID, "consumes": [{"domain": "inventory", "product": "nope"}]}, tmp_path / "shop" / "defs.yaml"
     )
     with pytest.raises(SpecError, match="publishes no product 'nope'"):
         domain_order({**specs, "shop": bad})
