@@ -110,6 +110,53 @@ class Contract:
         return any(c.domain == domain and c.active_on(day) for c in self.consumers)
 
 
+#: The kinds of :class:`Rule`: what a contract says about its product's rows.
+ROW_COUNT, NOT_NULL, UNIQUE, IN_SET, BETWEEN, MATCHES, UNIQUE_TOGETHER = (
+    "row_count",
+    "not_null",
+    "unique",
+    "in_set",
+    "between",
+    "matches",
+    "unique_together",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule a contract states about its product's rows. The hand-off's Great Expectations suite
+    checks every rule; the dbt model contract tests those dbt has a test for (not null, unique,
+    accepted values, the compound key), so both read the contract the same way."""
+
+    kind: str
+    columns: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+
+
+def contract_rules(contract: Contract) -> list[Rule]:
+    """The contract's rules: the row count, then each column's in schema order, then the key."""
+    rules = [Rule(ROW_COUNT, minimum=contract.min_rows)]
+    sole_key = contract.primary_key[0] if len(contract.primary_key) == 1 else None
+    for col in contract.columns:
+        on = (col.name,)
+        if col.required:
+            rules.append(Rule(NOT_NULL, on))
+        if col.unique or col.name == sole_key:
+            rules.append(Rule(UNIQUE, on))
+        if col.allowed_values:
+            rules.append(Rule(IN_SET, on, values=col.allowed_values))
+        if col.minimum is not None or col.maximum is not None:
+            rules.append(Rule(BETWEEN, on, minimum=col.minimum, maximum=col.maximum))
+        if col.pattern:
+            rules.append(Rule(MATCHES, on, pattern=col.pattern))
+    if len(contract.primary_key) > 1:
+        rules.append(Rule(UNIQUE_TOGETHER, contract.primary_key))
+    return rules
+
+
 def contract_path(domain: str, product: str) -> Path:
     return CONTRACTS_DIR / domain / f"{product}.yaml"
 

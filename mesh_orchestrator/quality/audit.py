@@ -18,7 +18,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mesh_orchestrator.core.contracts import Contract
+from mesh_orchestrator.core.contracts import (
+    BETWEEN,
+    IN_SET,
+    MATCHES,
+    NOT_NULL,
+    ROW_COUNT,
+    UNIQUE,
+    UNIQUE_TOGETHER,
+    Contract,
+    Rule,
+    contract_rules,
+)
 from mesh_orchestrator.quality.extra_expectations import META_KEY, gx_expectations, load_extra_expectations
 
 SAMPLE_ROWS = 5
@@ -125,33 +136,34 @@ def schema_outcomes(schema: pa.Schema, contract: Contract) -> list[ExpectationOu
     return outcomes
 
 
+def _expectation(gxe: Any, rule: Rule) -> Any:
+    """The GX Core expectation that checks one of the contract's rules."""
+    column = rule.columns[0] if rule.columns else ""
+    if rule.kind == ROW_COUNT:
+        return gxe.ExpectTableRowCountToBeBetween(min_value=rule.minimum)
+    if rule.kind == NOT_NULL:
+        return gxe.ExpectColumnValuesToNotBeNull(column=column)
+    if rule.kind == UNIQUE:
+        return gxe.ExpectColumnValuesToBeUnique(column=column)
+    if rule.kind == IN_SET:
+        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(rule.values))
+    if rule.kind == BETWEEN:
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=column, min_value=rule.minimum, max_value=rule.maximum
+        )
+    if rule.kind == MATCHES:
+        return gxe.ExpectColumnValuesToMatchRegex(column=column, regex=rule.pattern)
+    if rule.kind == UNIQUE_TOGETHER:
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns))
+    raise ValueError(f"no expectation for a {rule.kind!r} rule")
+
+
 def build_suite(contract: Contract) -> Any:
     """The contract's expectation suite (GX Core objects), then the product's extra expectations."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    expectations: list[Any] = [gxe.ExpectTableRowCountToBeBetween(min_value=contract.min_rows)]
-    for col in contract.columns:
-        if col.required:
-            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
-        if col.unique:
-            expectations.append(gxe.ExpectColumnValuesToBeUnique(column=col.name))
-        if col.allowed_values:
-            expectations.append(
-                gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.allowed_values))
-            )
-        if col.minimum is not None or col.maximum is not None:
-            expectations.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=col.name, min_value=col.minimum, max_value=col.maximum
-                )
-            )
-        if col.pattern:
-            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern))
-    if len(contract.primary_key) > 1:
-        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.primary_key)))
-    elif contract.primary_key:
-        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=contract.primary_key[0]))
+    expectations = [_expectation(gxe, rule) for rule in contract_rules(contract)]
     expectations += gx_expectations(load_extra_expectations(contract))
     return gx.ExpectationSuite(name=f"{contract.id}@{contract.version}", expectations=expectations)
 

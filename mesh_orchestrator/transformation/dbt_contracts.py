@@ -15,7 +15,17 @@ from typing import Any
 
 import yaml
 
-from mesh_orchestrator.core.contracts import Contract, ContractColumn, load_contract
+from mesh_orchestrator.core.contracts import (
+    IN_SET,
+    NOT_NULL,
+    UNIQUE,
+    UNIQUE_TOGETHER,
+    Contract,
+    ContractColumn,
+    Rule,
+    contract_rules,
+    load_contract,
+)
 from mesh_orchestrator.core.spec import DomainSpec
 
 PRODUCTS_FILE = Path("models") / "gold" / "_products.yml"
@@ -25,17 +35,25 @@ HEADER = (
 )
 
 
-def _column(column: ContractColumn, sole_key: bool) -> dict[str, Any]:
+def _dbt_test(rule: Rule) -> Any:
+    """The dbt data test of a contract rule; None for rules only the hand-off's suite checks
+    (row count, ranges, patterns: dbt has no built-in test for them)."""
+    if rule.kind == NOT_NULL:
+        return "not_null"
+    if rule.kind == UNIQUE:
+        return "unique"
+    if rule.kind == IN_SET:
+        return {"accepted_values": {"arguments": {"values": list(rule.values)}}}
+    if rule.kind == UNIQUE_TOGETHER:
+        return {"unique_combination": {"arguments": {"columns": list(rule.columns)}}}
+    return None
+
+
+def _column(column: ContractColumn, rules: list[Rule]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": column.name, "data_type": column.type}
     if column.description:
         entry["description"] = column.description
-    tests: list[Any] = []
-    if column.required:
-        tests.append("not_null")
-    if column.unique or sole_key:
-        tests.append("unique")
-    if column.allowed_values:
-        tests.append({"accepted_values": {"arguments": {"values": list(column.allowed_values)}}})
+    tests = [t for t in (_dbt_test(r) for r in rules if r.columns == (column.name,)) if t is not None]
     if tests:
         entry["data_tests"] = tests
     return entry
@@ -43,10 +61,11 @@ def _column(column: ContractColumn, sole_key: bool) -> dict[str, Any]:
 
 def _model(contract: Contract) -> dict[str, Any]:
     model: dict[str, Any] = {"name": contract.model, "description": " ".join(contract.description.split())}
-    if len(contract.primary_key) > 1:
-        model["data_tests"] = [{"unique_combination": {"arguments": {"columns": list(contract.primary_key)}}}]
-    sole_key = contract.primary_key[0] if len(contract.primary_key) == 1 else None
-    model["columns"] = [_column(c, c.name == sole_key) for c in contract.columns]
+    rules = contract_rules(contract)
+    compound = [_dbt_test(r) for r in rules if r.kind == UNIQUE_TOGETHER]
+    if compound:
+        model["data_tests"] = compound
+    model["columns"] = [_column(c, rules) for c in contract.columns]
     return model
 
 

@@ -49,9 +49,16 @@ def test_suite_is_generated_from_the_contract(tmp_path: Path) -> None:
             "expect_column_values_to_not_be_null",
             "expect_column_values_to_be_between",
             "expect_column_values_to_be_in_set",
-            "expect_column_values_to_be_unique",
         ]
     )
+
+
+def test_a_unique_sole_key_is_checked_once(tmp_path: Path) -> None:
+    """``sku`` is both ``unique: true`` and the primary key: one uniqueness check, not two."""
+    contract = parse_contract(CONTRACT, tmp_path / "c.yaml")
+    checks = [(e.expectation_type, getattr(e, "column", None)) for e in build_suite(contract).expectations]
+    assert checks.count(("expect_column_values_to_be_unique", "sku")) == 1
+    assert len(checks) == len(set(checks))
 
 
 def test_suite_is_the_generated_one_then_the_extra_expectations(
