@@ -11,9 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from mesh_orchestrator.core import settings
 from mesh_orchestrator.core.errors import ToolNotFoundError
 from mesh_orchestrator.core.paths import DATA_DIR_ENV, data_dir
-from mesh_orchestrator.core.storage import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 TELEMETRY_OFF = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -55,9 +55,15 @@ def tool(name: str) -> str:
     return found
 
 
+def telemetry_off() -> None:
+    """Switch every tool's usage statistics off, unless the environment already says otherwise."""
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+
+
 def ensure_environment() -> None:
     """Export the absolute data folder, switch telemetry off, quiet dbt's log file (idempotent)."""
     os.environ[DATA_DIR_ENV] = str(data_dir())
-    os.environ.setdefault(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
-    for key, value in (*TELEMETRY_OFF.items(), DBT_LOG_FILE_LEVEL):
-        os.environ.setdefault(key, value)
+    os.environ.setdefault(settings.DUCKDB_MEMORY_LIMIT.env, settings.DUCKDB_MEMORY_LIMIT.value())
+    telemetry_off()
+    os.environ.setdefault(*DBT_LOG_FILE_LEVEL)

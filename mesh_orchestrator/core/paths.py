@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DATA_DIR_ENV = "MESH_DATA_DIR"
-DEFAULT_DATA_DIR = "data"
+from mesh_orchestrator.core import settings
+
+DATA_DIR_ENV = settings.DATA_DIR.env
 #: Where dbt's parsed projects live (default ``<data>/dbt-parse``); tests share one per session.
-DBT_PARSE_DIR_ENV = "MESH_DBT_PARSE_DIR"
+DBT_PARSE_DIR_ENV = settings.DBT_PARSE_DIR.env
 
 #: The repository root: the folder that holds ``workspace.yaml``.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def _absolute(raw: str) -> Path:
 
 def data_dir() -> Path:
     """The mesh's data folder, absolute. Relative values are taken from the repository root."""
-    return _absolute(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))
+    return _absolute(settings.DATA_DIR.value())
 
 
 def landing_dir(domain: str, feed: str) -> Path:
@@ -53,7 +54,7 @@ def dbt_run_dir(domain: str) -> Path:
 def dbt_parse_dir() -> Path:
     """Parsed dbt projects (manifests), ``$MESH_DBT_PARSE_DIR`` or ``<data>/dbt-parse``, beside the
     run folders: dbt never writes into the repository's ``dbt_projects/``."""
-    raw = os.environ.get(DBT_PARSE_DIR_ENV)
+    raw = settings.DBT_PARSE_DIR.value()
     return _absolute(raw) if raw else data_dir() / "dbt-parse"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,21 +9,18 @@ from pathlib import Path
 
 import duckdb
 
+from mesh_orchestrator.core import settings
 from mesh_orchestrator.core.errors import DatabaseLockedError
 from mesh_orchestrator.core.paths import warehouse_path
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
 #: DuckDB's memory ceiling per process (it spills to disk beyond it); dbt's profiles read the same
 #: variable. DuckDB's own default is 80 % of the machine's memory.
-MEMORY_LIMIT_ENV = "MESH_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
-#: How long to wait for another process's lock before giving up (then the step is retried).
-LOCK_WAIT_ENV = "MESH_DUCKDB_LOCK_WAIT_SECONDS"
-DEFAULT_LOCK_WAIT_SECONDS = 30.0
+MEMORY_LIMIT_ENV = settings.DUCKDB_MEMORY_LIMIT.env
 
 
 def memory_limit() -> str:
-    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    return settings.DUCKDB_MEMORY_LIMIT.value()
 
 
 def is_lock_error(exc: BaseException) -> bool:
@@ -32,7 +28,8 @@ def is_lock_error(exc: BaseException) -> bool:
 
 
 def lock_wait_seconds() -> float:
-    return float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT_SECONDS)
+    """How long to wait for another process's lock before giving up (then the step is retried)."""
+    return settings.DUCKDB_LOCK_WAIT_SECONDS.value()
 
 
 def connect(

@@ -32,17 +32,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
 
-from mesh_orchestrator.core import names
-from mesh_orchestrator.core.errors import MeshError, NotRegularFileError, SpecError
+from mesh_orchestrator.core import names, settings
+from mesh_orchestrator.core.errors import NotRegularFileError, SpecError
 from mesh_orchestrator.core.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.core.paths import landing_dir
 from mesh_orchestrator.core.spec import DEFAULT_TIMEZONE, DomainSpec, FeedSpec
 from mesh_orchestrator.ingestion.feed_files import FeedFile, Unread, file_digest, select_files
 
-SENSOR_INTERVAL_ENV = "MESH_SENSOR_INTERVAL_SECONDS"
-DEFAULT_SENSOR_INTERVAL_SECONDS = 30
-SETTLE_ENV = "MESH_FILE_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 10.0
 #: The key of a domain's spec that holds its feeds' cron schedules.
 SCHEDULES = "schedules"
 
@@ -60,27 +56,14 @@ CURSOR_VERSION = 1
 # --- settings -------------------------------------------------------------------------------------
 
 
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise MeshError(f"${name}={raw!r} must be a number of seconds >= 0 (default {default:g})")
-    return value
-
-
 def sensor_interval_seconds() -> int:
     """Seconds between a feed sensor's ticks (``$MESH_SENSOR_INTERVAL_SECONDS``, default 30)."""
-    return max(1, round(_env_seconds(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)))
+    return max(1, round(settings.SENSOR_INTERVAL_SECONDS.value()))
 
 
 def settle_seconds() -> float:
     """How long a file must be left unmodified before it is ingested (``$MESH_FILE_SETTLE_SECONDS``)."""
-    return _env_seconds(SETTLE_ENV, DEFAULT_SETTLE_SECONDS)
+    return settings.FILE_SETTLE_SECONDS.value()
 
 
 def sensor_name(domain: str, feed: str) -> str:
@@ -330,6 +313,7 @@ def feed_sensor(spec: DomainSpec, feed: FeedSpec) -> dg.SensorDefinition:
     """``<domain>__<feed>__files``: materialises the feed's landing asset when new files arrive."""
     key = names.asset_key(spec.name, "landing", feed.name)
     folder = landing_dir(spec.name, feed.name)
+    settle = settings.FILE_SETTLE_SECONDS
 
     @dg.sensor(
         name=sensor_name(spec.name, feed.name),
@@ -337,7 +321,7 @@ def feed_sensor(spec: DomainSpec, feed: FeedSpec) -> dg.SensorDefinition:
         minimum_interval_seconds=sensor_interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Ingests new or changed files of {folder} once they are left unmodified "
-        f"for ${SETTLE_ENV} seconds (default {DEFAULT_SETTLE_SECONDS:g}).",
+        f"for ${settle.env} seconds (default {settle.default:g}).",
     )
     def _files(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         landed_at = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -19,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from mesh_orchestrator.core import settings
 from mesh_orchestrator.core.paths import data_dir
 
-WEBHOOK_ENV = "MESH_ALERT_WEBHOOK_URL"
+WEBHOOK_ENV = settings.ALERT_WEBHOOK_URL.env
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 RUN_FAILURE: Final = "run_failure"
 GATE_FAILURE: Final = "gate_failure"
@@ -107,7 +107,7 @@ def send_alert(alert: Alert) -> bool:
     except OSError:
         log.exception("could not write alert %s about %s to %s", alert.kind, alert.subject, alerts_log_path())
         logged = False
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = settings.ALERT_WEBHOOK_URL.value()
     if not url:
         return logged
     try:

@@ -15,18 +15,15 @@ starts stopped), which evaluates its assets against the whole workspace's graph.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from functools import cache
 
 import dagster as dg
 
-from mesh_orchestrator.core import names
+from mesh_orchestrator.core import names, settings
 from mesh_orchestrator.core.contracts import Contract
 from mesh_orchestrator.core.spec import load_valid_specs
 
-INTERVAL_ENV = "MESH_AUTOMATION_INTERVAL_SECONDS"
-DEFAULT_INTERVAL_SECONDS = 30
 _MINUTE = timedelta(minutes=1)
 
 
@@ -124,7 +121,7 @@ def automation_sensor(location: str) -> dg.AutomationConditionSensorDefinition:
         f"{location}__automation",
         target=dg.AssetSelection.all(),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=int(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS)),
+        minimum_interval_seconds=settings.AUTOMATION_INTERVAL_SECONDS.value(),
         description="Materialises assets whose dependencies updated and passed their blocking checks.",
     )
 

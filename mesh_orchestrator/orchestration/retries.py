@@ -8,18 +8,13 @@ error fails at once (``dg.RetryPolicy`` cannot tell errors apart, so it is not u
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 
+from mesh_orchestrator.core import settings
 from mesh_orchestrator.core.errors import DatabaseLockedError
-
-RETRIES_ENV = "MESH_LOCK_RETRIES"
-RETRY_WAIT_ENV = "MESH_LOCK_RETRY_SECONDS"
-DEFAULT_RETRIES = 3
-DEFAULT_WAIT_SECONDS = 15.0
 
 
 @contextmanager
@@ -29,6 +24,6 @@ def retry_when_locked() -> Iterator[None]:
         yield
     except DatabaseLockedError as exc:
         raise dg.RetryRequested(
-            max_retries=int(os.environ.get(RETRIES_ENV, DEFAULT_RETRIES)),
-            seconds_to_wait=float(os.environ.get(RETRY_WAIT_ENV, DEFAULT_WAIT_SECONDS)),
+            max_retries=settings.LOCK_RETRIES.value(),
+            seconds_to_wait=settings.LOCK_RETRY_SECONDS.value(),
         ) from exc

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mesh_orchestrator.core import settings
 from mesh_orchestrator.core.errors import DataFolderBusyError
 from mesh_orchestrator.core.paths import dagster_home, data_dir
 
@@ -42,7 +43,7 @@ LOCK_FILE = ".mesh.lock"
 INSTANCE_LOCK_FILE = ".mesh-instance.lock"
 #: Seconds a command waits for another one holding the data folder; unset waits as long as it
 #: takes (the holder is alive: its lock goes with it), 0 does not wait.
-WAIT_ENV = "MESH_DATA_FOLDER_WAIT_SECONDS"
+WAIT_ENV = settings.DATA_FOLDER_WAIT_SECONDS.env
 POLL_SECONDS = 0.5
 
 STARTED_BY_TAG = "mesh/started_by"
@@ -83,11 +84,6 @@ def _holder(path: Path) -> str:
         return "another process"
 
 
-def _wait_seconds() -> float | None:
-    raw = os.environ.get(WAIT_ENV, "").strip()
-    return float(raw) if raw else None
-
-
 def _acquire(fd: int, path: Path, what: str, log: Log) -> None:
     """Take the lock on ``fd``, waiting (and saying for whom) while another process holds it."""
     try:
@@ -95,7 +91,7 @@ def _acquire(fd: int, path: Path, what: str, log: Log) -> None:
         return
     except BlockingIOError:
         pass
-    limit = _wait_seconds()
+    limit = settings.DATA_FOLDER_WAIT_SECONDS.value()
     holder = _holder(path)
     if limit is not None and limit <= 0:
         raise DataFolderBusyError(what, holder, 0.0)

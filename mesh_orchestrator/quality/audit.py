@@ -9,7 +9,6 @@ expectations (``quality/expectations``, see ``extra_expectations``) are appended
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from mesh_orchestrator.core.contracts import (
     Rule,
     contract_rules,
 )
+from mesh_orchestrator.core.environment import telemetry_off
 from mesh_orchestrator.quality.extra_expectations import META_KEY, gx_expectations, load_extra_expectations
 
 SAMPLE_ROWS = 5
@@ -317,7 +317,7 @@ def _audit_parts(chunks: Iterator[pa.Table], contract: Contract, schema: pa.Sche
 
 def audit_table(table: pa.Table, contract: Contract) -> AuditResult:
     """Validate a product (an in-memory table) against its contract's schema and GX suite."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    telemetry_off()
     return _audit_parts(iter([table]), contract, table.schema, table.num_rows)
 
 
@@ -369,7 +369,7 @@ def audit_staged(
     key uniqueness in every part means uniqueness in the whole, and memory is bounded by the part,
     not the product. A product with another unique column is audited whole.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    telemetry_off()
     files = [pq.ParquetFile(path) for path in paths]
     if not files:  # an empty snapshot: its table's schema, no rows
         if empty is None:
