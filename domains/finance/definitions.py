@@ -1,5 +1,5 @@
 """The finance code location: the DomainComponent that defs.yaml beside this file declares."""
 
-from mesh_orchestrator.components.domain import load_domain_location
+from mesh_orchestrator.components.location import load_location
 
-defs = load_domain_location(__name__)
+defs = load_location(__name__)

@@ -3,20 +3,17 @@ is what the component builds (landing and bronze per feed, dbt, checks, triggers
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster.components.core.component_tree import ComponentTreeException
 from pydantic import Field
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import contract_path
 from mesh_orchestrator.core.environment import ensure_environment
-from mesh_orchestrator.core.errors import MeshError, SpecError
-from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.errors import SpecError
 from mesh_orchestrator.core.spec import SPEC_FILE, DomainSpec, load_domain_spec
 from mesh_orchestrator.governance.policies import Landscape, enforce
 from mesh_orchestrator.ingestion.assets import bronze_asset, landing_asset
@@ -165,9 +162,9 @@ attributes:
 
 SCAFFOLD_DEFINITIONS = '''"""The {name} code location: the DomainComponent that defs.yaml declares."""
 
-from mesh_orchestrator.components.domain import load_domain_location
+from mesh_orchestrator.components.location import load_location
 
-defs = load_domain_location(__name__)
+defs = load_location(__name__)
 '''
 
 SCAFFOLD_DG_TOML = """\
@@ -211,17 +208,3 @@ class DomainComponent(dg.Component, dg.Resolvable, dg.Model):
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """The code location of the domain in this folder (its spec read from its ``defs.yaml``)."""
         return build_domain_definitions(Path(context.path).name)
-
-
-def load_domain_location(module_name: str) -> dg.Definitions:
-    """The Definitions of the domain whose ``definitions`` module is ``module_name``: Dagster's
-    component tree loads the ``defs.yaml`` of that package's folder."""
-    package = importlib.import_module(module_name.rpartition(".")[0])
-    try:
-        return dg.ComponentTree.from_module(defs_module=package, project_root=REPO_ROOT).build_defs()
-    except ComponentTreeException as exc:
-        # Dagster wraps what the component raised in a tree of where it happened; the mesh's own
-        # errors already name the file and field and say what to fix, so they are shown as raised.
-        if isinstance(exc.__cause__, MeshError):
-            raise exc.__cause__.with_traceback(exc.__cause__.__traceback__) from None
-        raise

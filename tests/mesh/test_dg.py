@@ -62,6 +62,17 @@ def test_dg_list_defs_lists_a_domain(tmp_path: Path) -> None:
     assert {asset["source"].split(":")[0] for asset in defs["assets"]} == {"defs.yaml"}
 
 
+def test_dg_list_defs_lists_the_meta_orchestrator_from_its_component(tmp_path: Path) -> None:
+    meta = "mesh_orchestrator/meta"
+    listed = _dg("list", "defs", "--json", "--target-path", meta, cwd=REPO_ROOT, home=tmp_path)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    defs = json.loads(listed.stdout[listed.stdout.index("{") :])
+    handoffs = [a for a in defs["assets"] if a["asset_key"].startswith("mesh/handoff/")]
+    assert "mesh/handoff/sales__invoices" in {a["asset_key"] for a in handoffs}
+    # the hand-offs come from the component; the gold models they read are other locations' assets
+    assert {a["source"].split(":")[0] for a in handoffs} == {"defs.yaml"}
+
+
 def test_dg_scaffold_starts_a_new_domain(tmp_path: Path) -> None:
     project = tmp_path / "domains"
     project.mkdir()

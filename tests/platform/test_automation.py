@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 
 from mesh_orchestrator.components.domain import build_domain_definitions
+from mesh_orchestrator.components.handoffs import build_mesh_definitions
 from mesh_orchestrator.core.spec import discover_domains
-from mesh_orchestrator.meta.definitions import build_mesh_definitions
 from mesh_orchestrator.orchestration.automation import gated_eager
 
 HANDOFF = dg.AssetKey(["mesh", "handoff", "inventory__item_catalogue"])

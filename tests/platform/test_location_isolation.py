@@ -20,14 +20,14 @@ import pytest
 import yaml
 
 from mesh_orchestrator.components.domain import check_consumed_contracts
+
+# Built here, at collection, from the real specs: tests below patch where specs are read from.
+from mesh_orchestrator.components.handoffs import UNAVAILABLE, build_mesh_definitions
 from mesh_orchestrator.core import spec
 from mesh_orchestrator.core.errors import SpecError
 from mesh_orchestrator.core.paths import REPO_ROOT
 from mesh_orchestrator.core.spec import ProductRef, domain_order, load_domain_spec, load_valid_specs
 from mesh_orchestrator.governance.policies import Landscape
-
-# Built here, at collection, from the real specs: tests below patch where specs are read from.
-from mesh_orchestrator.meta.definitions import UNAVAILABLE, build_mesh_definitions
 from mesh_orchestrator.orchestration import automation
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")

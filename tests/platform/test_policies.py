@@ -239,7 +239,7 @@ def test_a_domain_location_refuses_to_load_on_a_violation(monkeypatch: pytest.Mo
 def test_the_mesh_location_leaves_out_a_domain_that_breaks_a_policy(
     mesh: Landscape, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mesh_orchestrator.meta import definitions
+    from mesh_orchestrator.components import handoffs as definitions
 
     mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=())
     monkeypatch.setattr(definitions.Landscape, "load", classmethod(lambda cls, specs=None: mesh))

@@ -1,0 +1,25 @@
+"""Loading a code location from the component its folder's ``defs.yaml`` declares."""
+
+from __future__ import annotations
+
+import importlib
+
+import dagster as dg
+from dagster.components.core.component_tree import ComponentTreeException
+
+from mesh_orchestrator.core.errors import MeshError
+from mesh_orchestrator.core.paths import REPO_ROOT
+
+
+def load_location(module_name: str) -> dg.Definitions:
+    """The Definitions of the code location whose ``definitions`` module is ``module_name``:
+    Dagster's component tree loads the ``defs.yaml`` of that module's folder."""
+    package = importlib.import_module(module_name.rpartition(".")[0])
+    try:
+        return dg.ComponentTree.from_module(defs_module=package, project_root=REPO_ROOT).build_defs()
+    except ComponentTreeException as exc:
+        # Dagster wraps what the component raised in a tree of where it happened; the mesh's own
+        # errors already name the file and field and say what to fix, so they are shown as raised.
+        if isinstance(exc.__cause__, MeshError):
+            raise exc.__cause__.with_traceback(exc.__cause__.__traceback__) from None
+        raise
