@@ -107,3 +107,13 @@ def test_dg_scaffold_starts_a_new_domain(tmp_path: Path) -> None:
 def test_each_domain_folder_is_a_dg_project_of_its_location(domain: str) -> None:
     assert _dg_locations()[domain] == f"domains.{domain}.definitions"
     assert (REPO_ROOT / "domains" / domain / SPEC_FILE).is_file()
+
+
+def test_a_location_is_built_at_its_folder_without_the_library_catalogue() -> None:
+    """Built at the tree's root, every location would import every installed library's component
+    types (dagster-aws, dagster-k8s ...) to list them for the UI: seconds per code-server start."""
+    from mesh_orchestrator.components.location import load_location
+
+    defs = load_location("domains.inventory.definitions")
+    assert "plugin_component_types_json" not in (defs.metadata or {})
+    assert {key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys()} >= {"item_catalogue"}
