@@ -24,11 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh_orchestrator.cli.run import without_colours
+from mesh_orchestrator.cli.run import RUN_SUMMARY_HEADING, without_colours
 from mesh_orchestrator.core.environment import tool
 from mesh_orchestrator.core.paths import DATA_DIR_ENV, DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
 
 DEFAULT_BASE = "origin/main"
+#: A Python warning line and the source line it quotes (e.g. Dagster's BetaWarning): noise here.
+_WARNING = re.compile(r"\w+Warning: |^\s+\S+\(.*=")
 
 
 @dataclass
@@ -149,13 +151,22 @@ def check_mesh_run(env: dict[str, str], data_dir: Path | None) -> StepReport:
             text=True,
             check=False,
         )
-    output = (result.stdout + result.stderr).strip().splitlines()
-    start = next(
-        (i for i, line in enumerate(output) if line.startswith("Locations")), max(0, len(output) - 30)
-    )
-    details = [line for line in output[start:] if line.strip() and not line.startswith("Dagster instance")]
-    result_line = next((line for line in reversed(output) if line.startswith("RESULT")), "no result line")
+    result_line, details = run_report(result.stdout, result.stderr)
     return StepReport("whole mesh on sample data", result.returncode == 0, result_line, details)
+
+
+def run_report(stdout: str, stderr: str) -> tuple[str, list[str]]:
+    """The result line and the details of a ``mesh demo``: its run summary (from stdout), or, when
+    it printed none, the last lines of stderr, where the error is (warnings left out)."""
+    lines = stdout.strip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(RUN_SUMMARY_HEADING)), None)
+    if start is None:
+        errors = [line for line in stderr.strip().splitlines() if not _WARNING.search(line)]
+        lines, start = lines + errors, max(0, len(lines) + len(errors) - 30)
+    details = [line for line in lines[start:] if line.strip() and not line.startswith("Dagster instance")]
+    details = [line for line in details if not set(line.strip()) <= {"="}]
+    result_line = next((line for line in reversed(lines) if line.startswith("RESULT")), "no result line")
+    return result_line, details
 
 
 def run_check(

@@ -397,11 +397,14 @@ def _files_section(summary: MeshRunSummary) -> list[str]:
     return lines
 
 
+RUN_SUMMARY_HEADING = "Mesh run summary"
+
+
 def format_summary(summary: MeshRunSummary) -> str:
     lines = [
         "",
-        "Mesh run summary",
-        "================",
+        RUN_SUMMARY_HEADING,
+        "=" * len(RUN_SUMMARY_HEADING),
         "",
         f"{'location':<18}{'job':<28}{'status':<8}{'secs':>6}{'assets':>8}{'rows':>12}"
         f"{'checks ok':>11}{'failed':>8}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -17,10 +18,14 @@ def load_location(module_name: str) -> dg.Definitions:
     Dagster's component tree loads the ``defs.yaml`` of that module's folder."""
     package = importlib.import_module(module_name.rpartition(".")[0])
     try:
-        tree = dg.ComponentTree.from_module(defs_module=package, project_root=REPO_ROOT)
-        # Built at the folder, not at the tree's root: the root adds a catalogue of every installed
-        # library's component types for the UI, which imports them all (about 2-3 s per load).
-        return tree.build_defs(Path(str(package.__file__)).parent)
+        with warnings.catch_warnings():
+            # Dagster marks its own code references of components beta: a warning per asset, for
+            # nothing the engineer can change.
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            tree = dg.ComponentTree.from_module(defs_module=package, project_root=REPO_ROOT)
+            # Built at the folder, not at the tree's root: the root adds a catalogue of every
+            # installed library's component types for the UI, importing them all (2-3 s per load).
+            return tree.build_defs(Path(str(package.__file__)).parent)
     except ComponentTreeException as exc:
         # Dagster wraps what the component raised in a tree of where it happened; the mesh's own
         # errors already name the file and field and say what to fix, so they are shown as raised.

@@ -98,3 +98,39 @@ def test_mesh_check_names_each_breach_and_what_to_fix(broken_repo: Path, tmp_pat
     assert "failed to load: hr" in report and "failed to load: finance" in report
     assert "failed to load: mesh_orchestrator" not in report
     assert report.rstrip().endswith("RESULT: FAIL (contracts and policies, code locations)")
+
+
+SUMMARY = """Generating sample data ...
+
+Mesh run summary
+================
+
+location          job                         status    secs  assets        rows  checks ok  failed
+sales             sales__all_assets           FAILED     9.0       3         100          4       1
+    failed check: sales/gold/invoices: amounts_positive
+
+RESULT: FAILED (see above)
+"""
+WARNINGS = (
+    "/x/dagster/components/core/defs_module.py:88: BetaWarning: Class `CodeReferencesMetadataValue` is beta\n"
+    "  code_references=CodeReferencesMetadataValue(\n"
+)
+
+
+def test_the_sample_run_report_shows_the_run_summary_not_the_warnings() -> None:
+    """Regression: the report looked for a heading the summary no longer has and showed stderr's
+    last lines instead, which were Dagster's warnings, so a failed run said nothing of why."""
+    from mesh_orchestrator.cli.check import run_report
+
+    result, details = run_report(SUMMARY, WARNINGS * 20)
+    assert result == "RESULT: FAILED (see above)"
+    assert "    failed check: sales/gold/invoices: amounts_positive" in details
+    assert not [line for line in details if "Warning" in line or "code_references" in line]
+
+
+def test_a_sample_run_that_printed_no_summary_shows_its_error() -> None:
+    from mesh_orchestrator.cli.check import run_report
+
+    result, details = run_report("Generating sample data ...\n", WARNINGS + "MeshError: no space left\n")
+    assert result == "no result line"
+    assert details[-1] == "MeshError: no space left" and not any("Warning" in line for line in details)
