@@ -54,6 +54,8 @@ from mesh_orchestrator.core.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, data_dir
 if TYPE_CHECKING:
     import duckdb
 
+    from mesh_orchestrator.core.spec import DomainSpec
+
 MARKER = ".mesh-benchmark"
 RESULT_FILE = "benchmark.json"
 MESH_RESULT_FILE = "mesh-result.json"
@@ -536,15 +538,18 @@ def dbt_test_statement(node: Mapping[str, Any]) -> str:
     return f"SELECT count(*) FROM (\n{sql}\n) dbt_internal_test"
 
 
-def compile_project(project_dir: Path, target: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def compile_project(spec: DomainSpec, target: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """``dbt compile`` into ``target`` (not the project's own target folder); its manifest."""
+    from mesh_orchestrator.transformation.dbt import domain_vars, profiles_dir
+
     command = [
         tool("dbt"),
         "compile",
         "--project-dir",
-        str(project_dir),
+        str(spec.dbt_project),
         "--profiles-dir",
-        str(project_dir),
+        str(profiles_dir(spec)),
+        *domain_vars(spec),
         "--target-path",
         str(target),
         "--log-path",
@@ -554,7 +559,7 @@ def compile_project(project_dir: Path, target: Path, env: Mapping[str, str]) -> 
     done = subprocess.run(command, env=dict(env), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-        raise MeshError(f"dbt compile of {project_dir.name} failed:\n{tail}")
+        raise MeshError(f"dbt compile of {spec.name} failed:\n{tail}")
     manifest: dict[str, Any] = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     return manifest
 
@@ -562,7 +567,7 @@ def compile_project(project_dir: Path, target: Path, env: Mapping[str, str]) -> 
 DbtConnect = Callable[[], AbstractContextManager["duckdb.DuckDBPyConnection"]]
 
 
-def dbt_connector(project_dir: Path, path: Path) -> DbtConnect:
+def dbt_connector(spec: DomainSpec, path: Path) -> DbtConnect:
     """Connections to ``path`` opened as dbt-duckdb opens the project's database for ``dbt run``.
 
     The project's profile (default target) is rendered by dbt, ``env_var()`` and all, and dbt-duckdb's
@@ -578,13 +583,18 @@ def dbt_connector(project_dir: Path, path: Path) -> DbtConnect:
     from dbt.config.renderer import ProfileRenderer
     from dbt_common.context import set_invocation_context
 
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    from mesh_orchestrator.transformation.dbt import DOMAIN_VAR, PROFILES_FILE, profiles_dir
+
+    project = yaml.safe_load((spec.dbt_project / "dbt_project.yml").read_text(encoding="utf-8"))
     name = str(project["profile"])
     set_invocation_context(dict(os.environ))  # what env_var() in the profile reads
-    raw = read_profile(str(project_dir))
+    raw = read_profile(str(profiles_dir(spec)))
     if name not in raw:
-        raise MeshError(f"{project_dir / 'profiles.yml'} has no profile {name!r} (dbt_project.yml names it)")
-    target, data = Profile.render_profile(raw[name], name, None, ProfileRenderer({}))
+        raise MeshError(
+            f"{profiles_dir(spec) / PROFILES_FILE} has no profile {name!r} (dbt_project.yml names it)"
+        )
+    renderer = ProfileRenderer({DOMAIN_VAR: spec.name})  # as `--vars` gives it to dbt
+    target, data = Profile.render_profile(raw[name], name, None, renderer)
     if data.pop("type", None) != "duckdb":
         raise MeshError(f"profile {name!r}, target {target!r}: the floor replays DuckDB profiles only")
     data.pop("threads", None)
@@ -668,7 +678,7 @@ def replay_domain(domain: str, folder: Path, manifest: Mapping[str, Any]) -> Flo
         return open_database(path, read_only=read_only)
 
     try:
-        dbt_connect = dbt_connector(spec.dbt_project, path)
+        dbt_connect = dbt_connector(spec, path)
         with connect() as con:
             (current,) = fetch_one(con, "SELECT current_database()")
         if current != database:
@@ -742,7 +752,7 @@ def _floor_child(folder: Path, domains: list[str], out: Path) -> int:
             continue
         started = time.perf_counter()
         try:
-            manifest = compile_project(specs[domain].dbt_project, folder / "floor" / "dbt" / domain, env)
+            manifest = compile_project(specs[domain], folder / "floor" / "dbt" / domain, env)
         except MeshError as exc:  # the floor cannot replay the domain: it is incomplete
             measure.domains.append(FloorDomain(domain, error=str(exc)))
             print(f"[floor] {domain}: failed: {exc}", flush=True)

@@ -44,7 +44,11 @@ from mesh_orchestrator.transformation.manifest import Manifest
 
 BRONZE_SOURCE = "bronze"
 PORTS_SOURCE = "ports"
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+#: The one dbt profile of every domain (``profile: mesh``), beside the projects in ``dbt_projects/``.
+PROFILES_FILE = "profiles.yml"
+#: The var through which the shared profile names the domain: its DuckDB file and its masking key.
+DOMAIN_VAR = "domain"
+PROJECT_FILES = ("dbt_project.yml", f"../{PROFILES_FILE}")
 PROJECT_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "../_shared")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 PARSE_DIGEST_LENGTH = 16
@@ -169,6 +173,16 @@ def parse_target(spec: DomainSpec) -> Path:
     return dbt_parse_dir() / f"{spec.name}-{_source_digest(spec.dbt_project)}"
 
 
+def profiles_dir(spec: DomainSpec) -> Path:
+    """The folder of the shared ``profiles.yml``: the one that holds the domains' dbt projects."""
+    return spec.dbt_project.parent
+
+
+def domain_vars(spec: DomainSpec) -> list[str]:
+    """The ``--vars`` of every dbt command of a domain: the shared profile reads its ``domain``."""
+    return ["--vars", json.dumps({DOMAIN_VAR: spec.name})]
+
+
 def dbt_resource(project: DbtProject) -> MeshDbtCliResource:
     """The dbt CLI resource of a project, running the dbt installed beside the interpreter."""
     return MeshDbtCliResource(project_dir=project, dbt_executable=tool("dbt"))  # type: ignore[arg-type]  # accepts a DbtProject
@@ -220,7 +234,7 @@ def dbt_project(spec: DomainSpec) -> DbtProject:
     The parse starts from the domain's latest parse state, so dbt re-parses only the changed files.
     """
     target = parse_target(spec)
-    project = DbtProject(project_dir=spec.dbt_project, profiles_dir=spec.dbt_project, target_path=target)
+    project = DbtProject(project_dir=spec.dbt_project, profiles_dir=profiles_dir(spec), target_path=target)
     manifest = Path(project.manifest_path)
     if manifest.exists():
         with suppress(OSError):  # marks the parse as in use (see _prune_parses)
@@ -235,7 +249,8 @@ def dbt_project(spec: DomainSpec) -> DbtProject:
                 if previous is not None:  # dbt then re-parses only the files that changed
                     with suppress(FileNotFoundError):  # pruned meanwhile: a full parse
                         shutil.copyfile(previous, scratch / PARTIAL_PARSE_FILE)
-                dbt_resource(project).cli(["parse", "--quiet"], target_path=scratch).wait()
+                parse = ["parse", "--quiet", *domain_vars(spec)]
+                dbt_resource(project).cli(parse, target_path=scratch).wait()
                 for name in (PARTIAL_PARSE_FILE, "semantic_manifest.json", "manifest.json"):
                     if (scratch / name).exists():
                         os.replace(scratch / name, target / name)
@@ -336,7 +351,7 @@ def _dbt_multi_asset(
         with partition_environment(bounds):
             try:
                 for event in dbt.cli(
-                    ["build"], context=context, target_path=run_target(spec, project)
+                    ["build", *domain_vars(spec)], context=context, target_path=run_target(spec, project)
                 ).stream():
                     key = _asset_key_of(context, event)
                     if key in products:

@@ -1,10 +1,10 @@
 """dbt-duckdb plugin: the masking key of the dbt project's domain, to SQL but never into SQL text.
 
-Declared in each domain's ``profiles.yml``::
+Declared in the profile every domain shares, ``dbt_projects/profiles.yml``::
 
     plugins:
       - module: mesh_orchestrator.transformation.dbt_plugin
-        config: {domain: sales}
+        config: {domain: "{{ var('domain') }}"}  # the platform passes --vars
 
 It registers ``mesh_hmac_pad(kind)``, which returns the domain key's inner or outer HMAC pad as a
 BLOB. The ``mask_pii`` macro (``dbt_projects/_shared/macros``) combines them with DuckDB's vectorised

@@ -13,9 +13,16 @@ import pytest
 
 from mesh_orchestrator.components.domain import domain_assets
 from mesh_orchestrator.core.paths import DBT_PARSE_DIR_ENV, REPO_ROOT, dbt_parse_dir
-from mesh_orchestrator.core.spec import DomainSpec, load_domain_spec
+from mesh_orchestrator.core.spec import DomainSpec, load_all_specs, load_domain_spec
 from mesh_orchestrator.devtools.generate import generate
-from mesh_orchestrator.transformation.dbt import PARTIAL_PARSE_FILE, dbt_project, parse_target, run_target
+from mesh_orchestrator.transformation.dbt import (
+    PARTIAL_PARSE_FILE,
+    PROFILES_FILE,
+    dbt_project,
+    parse_target,
+    profiles_dir,
+    run_target,
+)
 
 
 @pytest.fixture
@@ -23,12 +30,26 @@ def inventory(tmp_path: Path, data_dir: Path) -> DomainSpec:
     """A copy of the inventory dbt project (and the shared macros), without any parse state."""
     projects = tmp_path / "dbt_projects"
     shutil.copytree(REPO_ROOT / "dbt_projects" / "_shared", projects / "_shared")
+    shutil.copy(REPO_ROOT / "dbt_projects" / PROFILES_FILE, projects / PROFILES_FILE)
     shutil.copytree(
         REPO_ROOT / "dbt_projects" / "inventory",
         projects / "inventory",
         ignore=shutil.ignore_patterns("target", "logs"),
     )
     return dataclasses.replace(load_domain_spec("inventory"), dbt_project=projects / "inventory")
+
+
+def test_every_domain_shares_one_dbt_profile() -> None:
+    """One ``dbt_projects/profiles.yml``; the domain comes in as a var, not as a copy per project."""
+    import yaml
+
+    for spec in load_all_specs().values():
+        assert not (spec.dbt_project / PROFILES_FILE).exists(), spec.dbt_project
+        assert profiles_dir(spec) == REPO_ROOT / "dbt_projects"
+        project = yaml.safe_load((spec.dbt_project / "dbt_project.yml").read_text(encoding="utf-8"))
+        assert project["profile"] == "mesh", spec.name
+    profile = (REPO_ROOT / "dbt_projects" / PROFILES_FILE).read_text(encoding="utf-8")
+    assert "var('domain')" in profile and "sales" not in profile.split("mesh:", 1)[1]
 
 
 def _files(folder: Path) -> set[str]:
