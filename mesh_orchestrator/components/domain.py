@@ -109,14 +109,6 @@ def build_domain_definitions(domain: str) -> dg.Definitions:
     )
 
 
-class FeedScheduleAttributes(dg.Model):
-    """A batch feed's cron sweep (``schedules:`` of a domain)."""
-
-    cron: str
-    timezone: str = "UTC"
-    description: str = ""
-
-
 class DomainScaffoldParams(dg.Model):
     """What ``dg scaffold defs DomainComponent <name>`` asks for."""
 
@@ -201,8 +193,8 @@ class DomainComponent(dg.Component, dg.Resolvable, dg.Model):
     partitioned_models: dict[str, Any] | None = Field(
         default=None, description="dbt models partitioned by month: {period, start, models}."
     )
-    schedules: dict[str, FeedScheduleAttributes] = Field(
-        default_factory=dict, description="Cron sweeps of batch feeds, by feed name."
+    schedules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Cron sweeps of batch feeds, by feed name: {cron, timezone}."
     )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

@@ -1,3 +1,3 @@
-"""The foundation every other room builds on: the domain spec, names, paths, settings, errors, SQL
-identifiers and the DuckDB file.
+"""The foundation every other room builds on: the domain spec, typed YAML models, names, paths,
+settings, errors, SQL identifiers and the DuckDB file.
 """

@@ -2,7 +2,9 @@
 validated into typed objects.
 
 A domain is data: its landing feeds, its dbt project, the products it publishes and the products it
-consumes. Every problem is reported as a :class:`SpecError` naming the file and the field.
+consumes. The file is read by pydantic models, one per mapping (``DomainSpecFile``, ``FeedEntry``,
+...), into the frozen dataclasses the platform passes around (``DomainSpec``, ``FeedSpec``, ...).
+Every problem is reported as a :class:`SpecError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, ClassVar, Self
 
 import yaml
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.models import SpecModel, iana_zone, problem, validate
 from mesh_orchestrator.core.names import is_owner
 from mesh_orchestrator.core.partitions import DAY, MONTH, PartitionSpec
 from mesh_orchestrator.core.paths import REPO_ROOT
@@ -157,199 +160,160 @@ class DomainSpec:
         raise KeyError(name)
 
 
-class _Reader:
-    """Walks a parsed YAML mapping and raises SpecError with the dotted field path."""
+# --- reading defs.yaml: one model per mapping of the file ---------------------------------------
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
 
-    def fail(self, where: str, problem: str) -> SpecError:
-        return SpecError(self.path, where, problem)
+def _snake_case(value: Any) -> str:
+    if not is_identifier(value):
+        raise problem(f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)")
+    return str(value)
 
-    def mapping(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
-        return value
 
-    def require(self, data: dict[str, Any], key: str, where: str) -> Any:
-        if key not in data or data[key] in (None, ""):
-            raise self.fail(f"{where}{key}", "is required")
-        return data[key]
+SnakeCase = Annotated[str, BeforeValidator(_snake_case)]
+Zone = Annotated[str, BeforeValidator(iana_zone)]
 
-    def name(self, value: Any, where: str) -> str:
-        if not is_identifier(value):
-            raise self.fail(where, f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)")
-        return str(value)
 
-    def timezone(self, value: Any, where: str) -> str:
+def _list_or_none(value: Any, what: str) -> Any:
+    """A list field that may be left out or empty; anything but a list is refused saying ``what``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise problem(f"must be a list of {what}")
+    return value
+
+
+class ColumnEntry(SpecModel):
+    name: SnakeCase = Field(description="the column's snake_case name")
+    type: str = Field(
+        description="VARCHAR, BOOLEAN, INTEGER, BIGINT, DOUBLE, DATE, TIMESTAMP, TIMESTAMPTZ, DECIMAL(p,s)"
+    )
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    description: str = ""
+    pii: bool = False
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _supported(cls, value: Any) -> str:
+        normalised = normalise_type(value) if isinstance(value, str) else None
+        if normalised is None:
+            raise problem(
+                f"{value!r} is not a supported type "
+                "(VARCHAR, BOOLEAN, INTEGER, BIGINT, DOUBLE, DATE, TIMESTAMP, TIMESTAMPTZ, DECIMAL(p,s))"
+            )
+        return normalised
+
+    @field_validator("allowed", mode="before")
+    @classmethod
+    def _values(cls, value: Any) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value:
+            raise problem("must be a non-empty list of values")
+        return tuple(str(v) for v in value)
+
+    def spec(self) -> ColumnSpec:
+        return ColumnSpec(self.name, self.type, self.required, self.allowed, self.pii)
+
+
+class FeedPartitioning(SpecModel):
+    """``partitioned_by`` of a feed: one partition per day from ``start``."""
+
+    PERIODS: ClassVar[tuple[str, ...]] = (DAY,)
+    period: str = Field(description=f"the partition period: {DAY}")
+    start: date = Field(description="the first partition's day, YYYY-MM-DD")
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _known_period(cls, period: Any) -> str:
+        if period not in cls.PERIODS:
+            raise problem(f"{period!r} is not one of {', '.join(cls.PERIODS)}")
+        return str(period)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _a_day(cls, start: Any) -> date:
         try:
-            ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise self.fail(where, f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
-        return str(value)
+            return start if isinstance(start, date) else date.fromisoformat(str(start))
+        except ValueError:
+            raise problem(f"{start!r} is not a date (YYYY-MM-DD)") from None
 
-    def unknown_keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
-        extra = sorted(set(data) - allowed)
-        if extra:
-            raise self.fail(f"{where}{extra[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}")
+    @model_validator(mode="after")
+    def _month_starts_on_the_first(self) -> Self:
+        if self.period == MONTH and self.start.day != 1:
+            raise problem(f"{self.start} must be the first day of a month", "start")
+        return self
 
-
-def _column(r: _Reader, raw: Any, where: str) -> ColumnSpec:
-    data = r.mapping(raw, where)
-    r.unknown_keys(data, {"name", "type", "required", "allowed", "description", "pii"}, f"{where}.")
-    name = r.name(r.require(data, "name", f"{where}."), f"{where}.name")
-    col_type = normalise_type(r.require(data, "type", f"{where}."))
-    if col_type is None:
-        raise r.fail(
-            f"{where}.type",
-            f"{data['type']!r} is not a supported type "
-            "(VARCHAR, BOOLEAN, INTEGER, BIGINT, DOUBLE, DATE, TIMESTAMP, TIMESTAMPTZ, DECIMAL(p,s))",
-        )
-    allowed = data.get("allowed")
-    if allowed is not None and (not isinstance(allowed, list) or not allowed):
-        raise r.fail(f"{where}.allowed", "must be a non-empty list of values")
-    return ColumnSpec(
-        name=name,
-        type=col_type,
-        required=bool(data.get("required", False)),
-        allowed=tuple(str(v) for v in allowed) if allowed else None,
-        pii=bool(data.get("pii", False)),
-    )
+    def spec(self) -> PartitionSpec:
+        return PartitionSpec(self.period, self.start)
 
 
-def _feed(r: _Reader, name: str, raw: Any) -> FeedSpec:
-    where = f"feeds.{name}"
-    r.name(name, where)
-    data = r.mapping(raw, where)
-    r.unknown_keys(
-        data,
-        {"format", "key", "columns", "description", "sources", "partitioned_by", "timezone"},
-        f"{where}.",
-    )
-    if "sources" in data:
-        if "format" in data:
-            raise r.fail(f"{where}.format", "a feed with sources declares the format per source")
-        fmt = "mapped"
-    else:
-        fmt = r.require(data, "format", f"{where}.")
-        if fmt not in FEED_FORMATS:
-            raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(FEED_FORMATS)}")
-    raw_columns = r.require(data, "columns", f"{where}.")
-    if not isinstance(raw_columns, list):
-        raise r.fail(f"{where}.columns", "must be a list of {name, type} mappings")
-    columns = tuple(_column(r, c, f"{where}.columns[{i}]") for i, c in enumerate(raw_columns))
-    names = [c.name for c in columns]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise r.fail(f"{where}.columns", f"column {duplicated[0]!r} is declared twice")
-    key = r.require(data, "key", f"{where}.")
-    if isinstance(key, str):
-        key = [key]
-    if not isinstance(key, list) or not key:
-        raise r.fail(f"{where}.key", "must be a column name or a list of column names")
-    for k in key:
-        if k not in names:
-            raise r.fail(f"{where}.key", f"key column {k!r} is not among the feed's columns")
-    sources: tuple[SourceSpec, ...] = ()
-    if "sources" in data:
-        raw_sources = r.mapping(data["sources"], f"{where}.sources")
-        if not raw_sources:
-            raise r.fail(f"{where}.sources", "declare at least one source")
-        sources = tuple(
-            _source(r, source, raw, columns, f"{where}.sources.{source}")
-            for source, raw in raw_sources.items()
-        )
-    return FeedSpec(
-        name=name,
-        format=fmt,
-        key=tuple(key),
-        columns=columns,
-        description=str(data.get("description", "")),
-        sources=sources,
-        partitioned_by=_partitioning(r, data["partitioned_by"], f"{where}.partitioned_by", (DAY,))
-        if "partitioned_by" in data
-        else None,
-        timezone=r.timezone(data.get("timezone", DEFAULT_TIMEZONE), f"{where}.timezone"),
-    )
+class ModelPartitioning(FeedPartitioning):
+    """``partitioned_models`` of a domain: dbt models built one month at a time from ``start``."""
+
+    PERIODS: ClassVar[tuple[str, ...]] = (MONTH,)
+    period: str = Field(description=f"the partition period: {MONTH}")
+    models: tuple[SnakeCase, ...] = Field(description="a non-empty list of dbt model names")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _some(cls, models: Any) -> Any:
+        if not isinstance(models, list) or not models:
+            raise problem("must be a non-empty list of dbt model names")
+        return models
 
 
-def _partitioning(r: _Reader, raw: Any, where: str, periods: tuple[str, ...]) -> PartitionSpec:
-    data = r.mapping(raw, where)
-    r.unknown_keys(data, {"period", "start", "models"}, f"{where}.")
-    period = r.require(data, "period", f"{where}.")
-    if period not in periods:
-        raise r.fail(f"{where}.period", f"{period!r} is not one of {', '.join(periods)}")
-    start = r.require(data, "start", f"{where}.")
-    try:
-        first = start if isinstance(start, date) else date.fromisoformat(str(start))
-    except ValueError as exc:
-        raise r.fail(f"{where}.start", f"{start!r} is not a date (YYYY-MM-DD)") from exc
-    if period == MONTH and first.day != 1:
-        raise r.fail(f"{where}.start", f"{first} must be the first day of a month")
-    return PartitionSpec(period, first)
+class SourceEntry(SpecModel):
+    """One sender of a mapped feed (see :class:`SourceSpec`); its columns are checked by the feed."""
 
+    format: str = Field(description=f"the sender's format: {', '.join(SOURCE_FORMATS)}")
+    description: str = ""
+    fields: dict[str, str] = Field(default_factory=dict)
+    constants: dict[str, str] = Field(default_factory=dict)
+    scale: dict[str, float] = Field(default_factory=dict)
+    delimiter: str | None = None
+    decimal_separator: str = "."
+    date_format: str | None = None
+    records: str | None = None
+    layout: tuple[tuple[str, int], ...] | None = None
+    timezone: Zone | None = None
 
-_SOURCE_KEYS = {
-    "format",
-    "description",
-    "fields",
-    "constants",
-    "scale",
-    "delimiter",
-    "decimal_separator",
-    "date_format",
-    "records",
-    "layout",
-    "timezone",
-}
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, fmt: Any) -> str:
+        if fmt not in SOURCE_FORMATS:
+            raise problem(f"{fmt!r} is not one of {', '.join(SOURCE_FORMATS)}")
+        return str(fmt)
 
+    @field_validator("fields", "constants", mode="before")
+    @classmethod
+    def _texts(cls, mapping: Any) -> dict[str, str]:
+        mapping = _mapping_or_none(mapping)
+        return {column: str(value) for column, value in mapping.items()}
 
-def _source(r: _Reader, name: str, raw: Any, columns: tuple[ColumnSpec, ...], where: str) -> SourceSpec:
-    r.name(name, where)
-    data = r.mapping(raw, where)
-    r.unknown_keys(data, _SOURCE_KEYS, f"{where}.")
-    fmt = r.require(data, "format", f"{where}.")
-    if fmt not in SOURCE_FORMATS:
-        raise r.fail(f"{where}.format", f"{fmt!r} is not one of {', '.join(SOURCE_FORMATS)}")
-    declared = {c.name for c in columns}
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _factors(cls, mapping: Any) -> dict[str, float]:
+        for column, factor in _mapping_or_none(mapping).items():
+            if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+                raise problem(f"{factor!r} must be a positive number", column)
+        return _mapping_or_none(mapping)
 
-    def column_map(key: str) -> dict[str, Any]:
-        value = r.mapping(data.get(key) or {}, f"{where}.{key}")
-        for column in value:
-            if column not in declared:
-                raise r.fail(f"{where}.{key}.{column}", "is not a column of the feed")
-        return value
+    @field_validator("decimal_separator", mode="before")
+    @classmethod
+    def _separator(cls, separator: Any) -> str:
+        if separator not in (".", ","):
+            raise problem("must be '.' or ','")
+        return str(separator)
 
-    fields = {col: str(field_name) for col, field_name in column_map("fields").items()}
-    constants = {col: str(value) for col, value in column_map("constants").items()}
-    both = sorted(set(fields) & set(constants))
-    if both:
-        raise r.fail(f"{where}.constants.{both[0]}", "is mapped in fields too; keep one")
-    unmapped = [c.name for c in columns if c.required and c.name not in fields and c.name not in constants]
-    if unmapped:
-        raise r.fail(f"{where}.fields", f"required column {unmapped[0]!r} has no field or constant")
-    scale: dict[str, float] = {}
-    for col, factor in column_map("scale").items():
-        if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
-            raise r.fail(f"{where}.scale.{col}", f"{factor!r} must be a positive number")
-        scale[col] = float(factor)
-    delimiter = str(data.get("delimiter", ","))
-    if len(delimiter) != 1 or (fmt != "csv" and "delimiter" in data):
-        raise r.fail(f"{where}.delimiter", "must be one character, and only for csv sources")
-    decimal_separator = str(data.get("decimal_separator", "."))
-    if decimal_separator not in (".", ","):
-        raise r.fail(f"{where}.decimal_separator", "must be '.' or ','")
-    records = data.get("records")
-    if fmt == "xml" and not records:
-        raise r.fail(f"{where}.records", "an xml source names its record element")
-    if records is not None and fmt not in ("json", "xml"):
-        raise r.fail(f"{where}.records", "only json and xml sources have a records path")
-    layout: list[tuple[str, int]] = []
-    if fmt == "fixed_width":
-        raw_layout = data.get("layout")
-        if not isinstance(raw_layout, list) or not raw_layout:
-            raise r.fail(f"{where}.layout", "a fixed_width source lists [field, width] pairs")
-        for i, pair in enumerate(raw_layout):
+    @field_validator("layout", mode="before")
+    @classmethod
+    def _pairs(cls, layout: Any) -> Any:
+        if layout is None:
+            return None
+        if not isinstance(layout, list) or not layout:
+            raise problem("a fixed_width source lists [field, width] pairs")
+        for i, pair in enumerate(layout):
             if (
                 not isinstance(pair, list)
                 or len(pair) != 2
@@ -357,131 +321,290 @@ def _source(r: _Reader, name: str, raw: Any, columns: tuple[ColumnSpec, ...], wh
                 or not isinstance(pair[1], int)
                 or pair[1] < 1
             ):
-                raise r.fail(f"{where}.layout[{i}]", f"{pair!r} must be [field, width > 0]")
-            layout.append((str(pair[0]), int(pair[1])))
-        missing = sorted(set(fields.values()) - {f for f, _ in layout})
-        if missing:
-            raise r.fail(f"{where}.fields", f"field {missing[0]!r} is not in the layout")
-    elif "layout" in data:
-        raise r.fail(f"{where}.layout", "only fixed_width sources have a layout")
-    return SourceSpec(
-        name=name,
-        format=fmt,
-        fields=tuple(fields.items()),
-        constants=tuple(constants.items()),
-        scale=tuple(scale.items()),
-        delimiter=delimiter,
-        decimal_separator=decimal_separator,
-        date_format=str(data["date_format"]) if data.get("date_format") else None,
-        records=str(records) if records else None,
-        layout=tuple(layout),
-        description=str(data.get("description", "")),
-        timezone=r.timezone(data["timezone"], f"{where}.timezone") if "timezone" in data else None,
-    )
+                raise problem(f"{pair!r} must be [field, width > 0]", i)
+        return [(str(name), width) for name, width in layout]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        both = sorted(set(self.fields) & set(self.constants))
+        if both:
+            raise problem("is mapped in fields too; keep one", "constants", both[0])
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.format != "csv"):
+            raise problem("must be one character, and only for csv sources", "delimiter")
+        if self.format == "xml" and not self.records:
+            raise problem("an xml source names its record element", "records")
+        if self.records is not None and self.format not in ("json", "xml"):
+            raise problem("only json and xml sources have a records path", "records")
+        if self.format == "fixed_width":
+            if not self.layout:
+                raise problem("a fixed_width source lists [field, width] pairs", "layout")
+            missing = sorted(set(self.fields.values()) - {name for name, _ in self.layout})
+            if missing:
+                raise problem(f"field {missing[0]!r} is not in the layout", "fields")
+        elif self.layout is not None:
+            raise problem("only fixed_width sources have a layout", "layout")
+        return self
+
+    def spec(self, name: str) -> SourceSpec:
+        return SourceSpec(
+            name=name,
+            format=self.format,
+            fields=tuple(self.fields.items()),
+            constants=tuple(self.constants.items()),
+            scale=tuple(self.scale.items()),
+            delimiter=self.delimiter or ",",
+            decimal_separator=self.decimal_separator,
+            date_format=self.date_format or None,
+            records=self.records or None,
+            layout=self.layout or (),
+            description=self.description,
+            timezone=self.timezone,
+        )
 
 
-def _check(r: _Reader, raw: Any, where: str) -> SqlCheckSpec:
-    data = r.mapping(raw, where)
-    r.unknown_keys(data, {"name", "asset", "description", "query", "message"}, f"{where}.")
-    name = r.name(r.require(data, "name", f"{where}."), f"{where}.name")
-    asset = str(r.require(data, "asset", f"{where}."))
-    layer, _, model = asset.partition("/")
-    if layer not in ("silver", "gold") or not is_identifier(model):
-        raise r.fail(f"{where}.asset", f"{asset!r} must be '<silver|gold>/<dbt model>'")
-    query = str(r.require(data, "query", f"{where}."))
-    message = str(r.require(data, "message", f"{where}."))
-    return SqlCheckSpec(
-        name=name,
-        layer=layer,
-        model=model,
-        query=query,
-        message=message,
-        description=" ".join(str(data.get("description", "")).split()),
-    )
+def _mapping_or_none(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise problem(f"expected a mapping, got {type(value).__name__}")
+    return value
 
 
-def _consumed(r: _Reader, raw: Any, where: str) -> ProductRef:
-    data = r.mapping(raw, where)
-    r.unknown_keys(data, {"domain", "product"}, f"{where}.")
-    return ProductRef(
-        domain=r.name(r.require(data, "domain", f"{where}."), f"{where}.domain"),
-        product=r.name(r.require(data, "product", f"{where}."), f"{where}.product"),
-    )
+class FeedEntry(SpecModel):
+    """``feeds.<name>``: a landing feed, in one format or mapped from each sender's own."""
+
+    format: str | None = Field(default=None, description=f"the feed's format: {', '.join(FEED_FORMATS)}")
+    key: tuple[str, ...] = Field(description="the column, or list of columns, that identifies a record")
+    columns: tuple[ColumnEntry, ...] = Field(description="a list of {name, type} mappings")
+    description: str = ""
+    sources: dict[str, SourceEntry] | None = None
+    partitioned_by: FeedPartitioning | None = None
+    timezone: Zone = DEFAULT_TIMEZONE
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, fmt: Any) -> Any:
+        if fmt is not None and fmt not in FEED_FORMATS:
+            raise problem(f"{fmt!r} is not one of {', '.join(FEED_FORMATS)}")
+        return fmt
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _names(cls, key: Any) -> Any:
+        key = [key] if isinstance(key, str) else key
+        if not isinstance(key, list) or not key:
+            raise problem("must be a column name or a list of column names")
+        return key
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _listed(cls, columns: Any) -> Any:
+        if not isinstance(columns, list):
+            raise problem("must be a list of {name, type} mappings")
+        return columns
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _named(cls, sources: Any) -> Any:
+        sources = _mapping_or_none(sources)
+        if not sources:
+            raise problem("declare at least one source")
+        for name in sources:
+            _snake_case_at(name, name)
+        return sources
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.sources is not None and self.format is not None:
+            raise problem("a feed with sources declares the format per source", "format")
+        if self.sources is None and self.format is None:
+            raise problem(
+                f"is required: one of {', '.join(FEED_FORMATS)} (or `sources:`, a format per sender)",
+                "format",
+            )
+        names = [c.name for c in self.columns]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise problem(f"column {duplicated[0]!r} is declared twice", "columns")
+        for k in self.key:
+            if k not in names:
+                raise problem(f"key column {k!r} is not among the feed's columns", "key")
+        for name, source in (self.sources or {}).items():
+            for mapping in ("fields", "constants", "scale"):
+                for column in getattr(source, mapping):
+                    if column not in names:
+                        raise problem("is not a column of the feed", "sources", name, mapping, column)
+            unmapped = [
+                c.name
+                for c in self.columns
+                if c.required and c.name not in source.fields and c.name not in source.constants
+            ]
+            if unmapped:
+                raise problem(
+                    f"required column {unmapped[0]!r} has no field or constant", "sources", name, "fields"
+                )
+        return self
+
+    def spec(self, name: str) -> FeedSpec:
+        return FeedSpec(
+            name=name,
+            format="mapped" if self.sources is not None else str(self.format),
+            key=self.key,
+            columns=tuple(c.spec() for c in self.columns),
+            description=self.description,
+            sources=tuple(source.spec(source_name) for source_name, source in (self.sources or {}).items()),
+            partitioned_by=self.partitioned_by.spec() if self.partitioned_by else None,
+            timezone=self.timezone,
+        )
+
+
+def _snake_case_at(value: Any, *field: str | int) -> str:
+    """:func:`_snake_case` of a key, the error pointing at the key."""
+    if not is_identifier(value):
+        raise problem(f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)", *field)
+    return str(value)
+
+
+class CheckEntry(SpecModel):
+    """``checks[i]``: a blocking SQL check of one of the domain's silver or gold models."""
+
+    name: SnakeCase = Field(description="the check's snake_case name")
+    asset: str = Field(description="'<silver|gold>/<dbt model>'")
+    description: str = ""
+    query: str = Field(description="a query returning the rows in breach")
+    message: str = Field(description="what each returned row means, formatted with its columns")
+
+    @field_validator("asset", mode="before")
+    @classmethod
+    def _a_model(cls, asset: Any) -> str:
+        layer, _, model = str(asset).partition("/")
+        if layer not in ("silver", "gold") or not is_identifier(model):
+            raise problem(f"{asset!r} must be '<silver|gold>/<dbt model>'")
+        return str(asset)
+
+    def spec(self) -> SqlCheckSpec:
+        layer, _, model = self.asset.partition("/")
+        return SqlCheckSpec(
+            name=self.name,
+            layer=layer,
+            model=model,
+            query=self.query,
+            message=self.message,
+            description=" ".join(self.description.split()),
+        )
+
+
+class ConsumedEntry(SpecModel):
+    """``consumes[i]``: a product of another domain, read through its port."""
+
+    domain: SnakeCase = Field(description="the providing domain")
+    product: SnakeCase = Field(description="the product it publishes")
+
+
+class DomainSpecFile(SpecModel):
+    """The ``attributes`` of ``domains/<domain>/defs.yaml``: what the domain declares."""
+
+    name: SnakeCase = Field(description="the domain's name, as its folder")
+    owner: str = Field(description="the owning team, 'team:<name>', or an e-mail address")
+    description: str = ""
+    dbt_project: str = Field(description="the domain's dbt project folder, from the repository root")
+    feeds: dict[str, FeedEntry] = Field(description="the landing feeds by name")
+    products: tuple[SnakeCase, ...] = ()
+    consumes: tuple[ConsumedEntry, ...] = ()
+    checks: tuple[CheckEntry, ...] = ()
+    partitioned_models: ModelPartitioning | None = None
+    #: As written; validated by the ingestion triggers, which know cron (``FeedSchedule``).
+    schedules: Any = None
+
+    @field_validator("name")
+    @classmethod
+    def _its_folder(cls, name: str, info: ValidationInfo) -> str:
+        path: Path = (info.context or {})["path"]
+        if path.parent.name != name and path.name == SPEC_FILE:
+            raise problem(f"{name!r} must match the domain folder {path.parent.name!r}")
+        return name
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def _an_owner(cls, owner: Any) -> str:
+        if not is_owner(owner):
+            raise problem(f"{owner!r} must be 'team:<name>' or an e-mail address")
+        return str(owner)
+
+    @field_validator("dbt_project")
+    @classmethod
+    def _a_dbt_project(cls, folder: str) -> str:
+        if not (REPO_ROOT / folder / "dbt_project.yml").is_file():
+            raise problem(f"no dbt_project.yml in {REPO_ROOT / folder}")
+        return folder
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _named(cls, feeds: Any) -> Any:
+        if not isinstance(feeds, dict):
+            raise problem(f"expected a mapping, got {type(feeds).__name__}")
+        for name in feeds:
+            _snake_case_at(name, name)
+        return feeds
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _product_list(cls, products: Any) -> Any:
+        return _list_or_none(products, "product names")
+
+    @field_validator("consumes", mode="before")
+    @classmethod
+    def _consumed_list(cls, consumes: Any) -> Any:
+        return _list_or_none(consumes, "{domain, product} mappings")
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _check_list(cls, checks: Any) -> Any:
+        return _list_or_none(checks, "{name, asset, query, message} mappings")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for ref in self.consumes:
+            if ref.domain == self.name:
+                raise problem(
+                    f"{ref.domain}.{ref.product} is the domain's own product; consume it inside dbt",
+                    "consumes",
+                )
+        check_names = [c.name for c in self.checks]
+        if len(set(check_names)) != len(check_names):
+            raise problem("check names must be unique", "checks")
+        partitionings = {f.partitioned_by.spec() for f in self.feeds.values() if f.partitioned_by} | (
+            {self.partitioned_models.spec()} if self.partitioned_models else set()
+        )
+        if len(partitionings) > 1:
+            raise problem(
+                "a domain's partitioned feeds and models must share one partitioning (period and start): "
+                "its job runs them together",
+                "partitioned_by",
+            )
+        return self
+
+    def spec(self, path: Path) -> DomainSpec:
+        return DomainSpec(
+            name=self.name,
+            owner=self.owner,
+            description=self.description,
+            dbt_project=REPO_ROOT / self.dbt_project,
+            feeds=tuple(feed.spec(name) for name, feed in self.feeds.items()),
+            products=self.products,
+            consumes=tuple(ProductRef(c.domain, c.product) for c in self.consumes),
+            checks=tuple(c.spec() for c in self.checks),
+            path=path,
+            partitioned_models=self.partitioned_models.models if self.partitioned_models else (),
+            models_partitioned_by=self.partitioned_models.spec() if self.partitioned_models else None,
+            schedules=self.schedules,
+        )
 
 
 def parse_domain_spec(data: Any, path: Path) -> DomainSpec:
     """Validate a domain's spec (the ``attributes`` of its ``defs.yaml``); ``path`` names the file
     in error messages."""
-    r = _Reader(path)
-    data = r.mapping(data, "<root>")
-    r.unknown_keys(
-        data,
-        {"name", "owner", "description", "dbt_project", "feeds", "products", "consumes", "checks"}
-        | {"partitioned_models", "schedules"},
-        "",
-    )
-    name = r.name(r.require(data, "name", ""), "name")
-    if path.parent.name != name and path.name == SPEC_FILE:
-        raise r.fail("name", f"{name!r} must match the domain folder {path.parent.name!r}")
-    owner = r.require(data, "owner", "")
-    if not is_owner(owner):
-        raise r.fail("owner", f"{owner!r} must be 'team:<name>' or an e-mail address")
-    dbt_project = REPO_ROOT / str(r.require(data, "dbt_project", ""))
-    if not (dbt_project / "dbt_project.yml").is_file():
-        raise r.fail("dbt_project", f"no dbt_project.yml in {dbt_project}")
-    feeds_raw = r.mapping(r.require(data, "feeds", ""), "feeds")
-    feeds = tuple(_feed(r, feed_name, raw) for feed_name, raw in feeds_raw.items())
-    products = data.get("products") or []
-    if not isinstance(products, list):
-        raise r.fail("products", "must be a list of product names")
-    for i, product in enumerate(products):
-        r.name(product, f"products[{i}]")
-    consumes_raw = data.get("consumes") or []
-    if not isinstance(consumes_raw, list):
-        raise r.fail("consumes", "must be a list of {domain, product} mappings")
-    consumes = tuple(_consumed(r, c, f"consumes[{i}]") for i, c in enumerate(consumes_raw))
-    for ref in consumes:
-        if ref.domain == name:
-            raise r.fail("consumes", f"{ref} is the domain's own product; consume it inside dbt")
-    checks_raw = data.get("checks") or []
-    if not isinstance(checks_raw, list):
-        raise r.fail("checks", "must be a list of {name, asset, query, message} mappings")
-    checks = tuple(_check(r, c, f"checks[{i}]") for i, c in enumerate(checks_raw))
-    check_names = [c.name for c in checks]
-    if len(set(check_names)) != len(check_names):
-        raise r.fail("checks", "check names must be unique")
-    models: tuple[str, ...] = ()
-    models_partitioning = None
-    if "partitioned_models" in data:
-        where = "partitioned_models"
-        models_partitioning = _partitioning(r, data[where], where, (MONTH,))
-        raw_models = r.require(data[where], "models", f"{where}.")
-        if not isinstance(raw_models, list) or not raw_models:
-            raise r.fail(f"{where}.models", "must be a non-empty list of dbt model names")
-        models = tuple(r.name(m, f"{where}.models[{i}]") for i, m in enumerate(raw_models))
-    partitionings = {f.partitioned_by for f in feeds if f.partitioned_by} | (
-        {models_partitioning} if models_partitioning else set()
-    )
-    if len(partitionings) > 1:
-        raise r.fail(
-            "partitioned_by",
-            "a domain's partitioned feeds and models must share one partitioning (period and start): "
-            "its job runs them together",
-        )
-    return DomainSpec(
-        name=name,
-        owner=owner,
-        description=str(data.get("description", "")),
-        dbt_project=dbt_project,
-        feeds=feeds,
-        products=tuple(products),
-        consumes=consumes,
-        checks=checks,
-        path=path,
-        partitioned_models=models,
-        models_partitioned_by=models_partitioning,
-        schedules=data.get("schedules"),
-    )
+    return validate(DomainSpecFile, data, path, {"path": path}).spec(path)
 
 
 def load_domain_spec(domain_or_path: str | Path) -> DomainSpec:

@@ -17,20 +17,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
+from pydantic import Field, field_validator
 
 from mesh_orchestrator.core import names
 from mesh_orchestrator.core.contracts import CONTRACTS_DIR, Contract, contract_path, load_contract
 from mesh_orchestrator.core.errors import IdentifierError, PolicyViolationError, SpecError
+from mesh_orchestrator.core.models import SpecModel, problem, validate
 from mesh_orchestrator.core.paths import REPO_ROOT, shown
 from mesh_orchestrator.core.spec import DomainSpec, ProductRef, load_all_specs
 from mesh_orchestrator.core.sql import identifier
 from mesh_orchestrator.quality.extra_expectations import load_extra_expectations
 
 POLICIES_FILE = REPO_ROOT / "quality" / "policies.yaml"
-SEVERITIES = ("error", "warning")
 
 #: Names that hold money: they must be DECIMAL with a currency (GOV-006).
 MONEY_NAME = re.compile(
@@ -43,12 +44,36 @@ DIRECT_READ = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Policy:
-    id: str
-    name: str
-    severity: str
-    description: str
+class Policy(SpecModel):
+    """One declared policy of ``quality/policies.yaml``."""
+
+    id: str = Field(description="the policy's id, GOV-NNN")
+    name: str = Field(description="the policy's snake_case name")
+    severity: Literal["error", "warning"] = Field(description="error (stops a location) or warning")
+    description: str = Field(description="what the policy asks of a domain, in a sentence or two")
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, description: str) -> str:
+        return " ".join(description.split())
+
+
+SEVERITIES: tuple[str, ...] = get_args(Policy.model_fields["severity"].annotation)
+
+
+class PoliciesFile(SpecModel):
+    """``quality/policies.yaml``: every policy once."""
+
+    policies: list[Policy] = Field(description="the declared policies")
+
+    @field_validator("policies")
+    @classmethod
+    def _each_once(cls, policies: list[Policy]) -> list[Policy]:
+        ids = [p.id for p in policies]
+        for i, policy_id in enumerate(ids):
+            if policy_id in ids[:i]:
+                raise problem(f"{policy_id} is declared twice", i, "id")
+        return policies
 
 
 @dataclass(frozen=True)
@@ -133,19 +158,8 @@ def rule(policy_id: str, needs_dbt: bool = False) -> Callable[[Rule], Rule]:
 @cache
 def load_policies(path: Path = POLICIES_FILE) -> dict[str, Policy]:
     """The declared policies; every declared id needs a rule and every rule a declaration."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    policies: dict[str, Policy] = {}
-    for i, raw in enumerate(data.get("policies") or []):
-        where = f"policies[{i}]"
-        if not isinstance(raw, dict) or not {"id", "name", "severity", "description"} <= set(raw):
-            raise SpecError(path, where, "needs id, name, severity and description")
-        if raw["severity"] not in SEVERITIES:
-            raise SpecError(path, f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}")
-        if raw["id"] in policies:
-            raise SpecError(path, f"{where}.id", f"{raw['id']} is declared twice")
-        policies[raw["id"]] = Policy(
-            raw["id"], raw["name"], raw["severity"], " ".join(raw["description"].split())
-        )
+    declared = validate(PoliciesFile, yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    policies = {policy.id: policy for policy in declared.policies}
     missing = sorted(set(_RULES) - set(policies))
     if missing:
         raise SpecError(path, "policies", f"{', '.join(missing)} implemented but not declared")
@@ -230,8 +244,8 @@ def _contract_is_complete(landscape: Landscape, policy: Policy, scope: set[str])
         for i, consumer in enumerate(c.consumers):
             if consumer.granted_on is None:
                 problems.append(f"consumers[{i}] ({consumer.domain}): add `granted_on: <date>`")
-        for problem in problems:
-            yield Violation(policy, c.domain, c.id, problem, c.path)
+        for missing in problems:
+            yield Violation(policy, c.domain, c.id, missing, c.path)
 
 
 @rule("GOV-003")

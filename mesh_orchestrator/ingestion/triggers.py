@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
+from pydantic import Field, field_validator
 
 from mesh_orchestrator.core import names, settings
 from mesh_orchestrator.core.errors import NotRegularFileError, SpecError
+from mesh_orchestrator.core.models import SpecModel, iana_zone, problem, validate
 from mesh_orchestrator.core.partitions import PartitionSpec, file_day, partitions_def
 from mesh_orchestrator.core.paths import landing_dir
 from mesh_orchestrator.core.spec import DEFAULT_TIMEZONE, DomainSpec, FeedSpec
@@ -336,14 +337,30 @@ def feed_sensor(spec: DomainSpec, feed: FeedSpec) -> dg.SensorDefinition:
 # --- schedules ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FeedSchedule:
-    """A batch feed's cron: when its landing asset runs whatever the sensor has seen."""
+class FeedSchedule(SpecModel):
+    """A batch feed's cron (``schedules.<feed>`` of its domain's spec): when its landing asset runs
+    whatever the sensor has seen."""
 
-    feed: str
-    cron: str
-    timezone: str = DEFAULT_TIMEZONE
+    cron: str = Field(description="a cron string (minute hour day-of-month month day-of-week)")
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="the IANA time zone of the cron")
     description: str = ""
+
+    @field_validator("cron", mode="before")
+    @classmethod
+    def _valid_cron(cls, cron: Any) -> str:
+        if not isinstance(cron, str) or not is_valid_cron_string(cron):
+            raise problem(f"{cron!r} is not a valid cron string (minute hour day-of-month month day-of-week)")
+        return cron
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _known_zone(cls, zone: Any) -> str:
+        return iana_zone(zone)
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, description: str) -> str:
+        return " ".join(description.split())
 
 
 def parse_schedules(data: Any, spec: DomainSpec, path: Path) -> dict[str, FeedSchedule]:
@@ -354,35 +371,12 @@ def parse_schedules(data: Any, spec: DomainSpec, path: Path) -> dict[str, FeedSc
     if not isinstance(data, dict):
         raise SpecError(path, SCHEDULES, f"expected a mapping of feed -> schedule, got {type(data).__name__}")
     feeds = [f.name for f in spec.feeds]
-    result: dict[str, FeedSchedule] = {}
-    for feed, raw in data.items():
+    for feed in data:
         if feed not in feeds:
             raise SpecError(
                 path, f"{SCHEDULES}.{feed}", f"no feed {feed!r} in {spec.name}; feeds: {', '.join(feeds)}"
             )
-        if not isinstance(raw, dict):
-            raise SpecError(path, f"{SCHEDULES}.{feed}", "expected a mapping {cron, timezone, description}")
-        extra = sorted(set(raw) - {"cron", "timezone", "description"})
-        if extra:
-            raise SpecError(
-                path, f"{SCHEDULES}.{feed}.{extra[0]}", "unknown field; allowed: cron, description, timezone"
-            )
-        cron = raw.get("cron")
-        if not isinstance(cron, str) or not is_valid_cron_string(cron):
-            raise SpecError(
-                path,
-                f"{SCHEDULES}.{feed}.cron",
-                f"{cron!r} is not a valid cron string (minute hour day-of-month month day-of-week)",
-            )
-        tz = raw.get("timezone", DEFAULT_TIMEZONE)
-        try:
-            ZoneInfo(str(tz))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SpecError(
-                path, f"{SCHEDULES}.{feed}.timezone", f"{tz!r} is not an IANA time zone (e.g. Europe/Berlin)"
-            ) from exc
-        result[feed] = FeedSchedule(feed, cron, str(tz), " ".join(str(raw.get("description", "")).split()))
-    return result
+    return {feed: validate(FeedSchedule, raw, path, at=(SCHEDULES, feed)) for feed, raw in data.items()}
 
 
 def load_schedules(spec: DomainSpec) -> dict[str, FeedSchedule]:

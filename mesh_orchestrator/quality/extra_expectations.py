@@ -30,9 +30,11 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+from pydantic import Field, ValidationInfo, field_validator
 
 from mesh_orchestrator.core.contracts import Contract
 from mesh_orchestrator.core.errors import SpecError
+from mesh_orchestrator.core.models import SpecModel, problem, validate
 from mesh_orchestrator.core.paths import REPO_ROOT
 
 EXPECTATIONS_DIR = REPO_ROOT / "quality" / "expectations"
@@ -123,87 +125,105 @@ def expectations_path(domain: str, product: str) -> Path:
     return EXPECTATIONS_DIR / domain / f"{product}.yaml"
 
 
-def _condition_columns(path: Path, where: str, condition: Any, columns: set[str]) -> None:
+def _condition_columns(condition: Any, columns: set[str]) -> None:
     """A pandas ``row_condition`` may only compare the contract's columns with literals."""
     if not isinstance(condition, str) or not condition.strip():
-        raise SpecError(path, where, "must be a pandas query string, e.g. \"status == 'paid'\"")
+        raise problem("must be a pandas query string, e.g. \"status == 'paid'\"", "row_condition")
     if "@" in condition or "`" in condition:
-        raise SpecError(path, where, "may not use @variables or `quoted names`")
+        raise problem("may not use @variables or `quoted names`", "row_condition")
     for word in _WORD.findall(_STRING.sub("''", condition)):
         if word not in columns and word not in _QUERY_WORDS:
             what = "a keyword" if keyword.iskeyword(word) else "not a column of the contract"
-            raise SpecError(path, where, f"{word!r} is {what}; compare columns with literals only")
+            raise problem(f"{word!r} is {what}; compare columns with literals only", "row_condition")
 
 
-def _kwargs(path: Path, where: str, raw: Any, columns: set[str]) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise SpecError(path, where, "must be a mapping of the expectation's arguments")
-    for name, value in raw.items():
-        at = f"{where}.{name}"
-        if name in REFUSED_KWARGS:
-            raise SpecError(path, at, REFUSED_KWARGS[name])
-        if name in COLUMN_KWARGS and (not isinstance(value, str) or value not in columns):
-            raise SpecError(path, at, f"{value!r} is not a column of the contract")
-        if name in COLUMN_LIST_KWARGS:
-            if not isinstance(value, list) or len(value) < 2:
-                raise SpecError(path, at, "must be a list of at least two columns")
-            for i, column in enumerate(value):
-                if not isinstance(column, str) or column not in columns:
-                    raise SpecError(path, f"{at}[{i}]", f"{column!r} is not a column of the contract")
-    if "row_condition" in raw:
-        _condition_columns(path, f"{where}.row_condition", raw["row_condition"], columns)
-        if raw.get("condition_parser") != "pandas":
-            raise SpecError(
-                path,
-                f"{where}.condition_parser",
-                "must be 'pandas' with a row_condition (batches are pandas)",
+class ExpectationEntry(SpecModel):
+    """One entry of the file: a row-wise GX expectation, its arguments and why it must hold."""
+
+    expectation: str = Field(description="the snake_case name of a row-wise GX expectation")
+    kwargs: dict[str, Any] = Field(description="the expectation's arguments")
+    why: str = Field(description="say why the expectation must hold")
+
+    @field_validator("expectation", mode="before")
+    @classmethod
+    def _row_wise(cls, name: Any) -> str:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise problem(f"{name!r} must be a snake_case name starting with expect_")
+        if name not in ALLOWED:
+            raise problem(
+                f"{name} is not a row-wise expectation the audit allows (big products are validated in "
+                f"parts, so aggregates are not); allowed: {', '.join(sorted(ALLOWED))}"
             )
-    return MappingProxyType(dict(raw))
+        return name
+
+    @field_validator("kwargs", mode="before")
+    @classmethod
+    def _arguments(cls, raw: Any, info: ValidationInfo) -> dict[str, Any]:
+        """Columns of the contract only, and nothing that makes a verdict depend on the split."""
+        if not isinstance(raw, dict):
+            raise problem("must be a mapping of the expectation's arguments")
+        columns: set[str] = (info.context or {})["columns"]
+        for name, value in raw.items():
+            if name in REFUSED_KWARGS:
+                raise problem(REFUSED_KWARGS[name], name)
+            if name in COLUMN_KWARGS and (not isinstance(value, str) or value not in columns):
+                raise problem(f"{value!r} is not a column of the contract", name)
+            if name in COLUMN_LIST_KWARGS:
+                if not isinstance(value, list) or len(value) < 2:
+                    raise problem("must be a list of at least two columns", name)
+                for i, column in enumerate(value):
+                    if not isinstance(column, str) or column not in columns:
+                        raise problem(f"{column!r} is not a column of the contract", name, i)
+        if "row_condition" in raw:
+            _condition_columns(raw["row_condition"], columns)
+            if raw.get("condition_parser") != "pandas":
+                raise problem(
+                    "must be 'pandas' with a row_condition (batches are pandas)", "condition_parser"
+                )
+        return dict(raw)
+
+    @field_validator("why", mode="before")
+    @classmethod
+    def _said(cls, why: Any) -> str:
+        if not isinstance(why, str) or not why.strip():
+            raise problem("is required: say why the expectation must hold")
+        return why.strip()
 
 
-def _entry(path: Path, raw: Any, where: str, columns: set[str]) -> ExtraExpectation:
-    if not isinstance(raw, dict):
-        raise SpecError(path, where, "expected a mapping with expectation, kwargs and why")
-    extra = sorted(str(k) for k in set(raw) - {"expectation", "kwargs", "why"})
-    if extra:
-        raise SpecError(path, f"{where}.{extra[0]}", "unknown field; allowed: expectation, kwargs, why")
-    name = raw.get("expectation")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SpecError(
-            path, f"{where}.expectation", f"{name!r} must be a snake_case name starting with expect_"
-        )
-    if name not in ALLOWED:
-        raise SpecError(
-            path,
-            f"{where}.expectation",
-            f"{name} is not a row-wise expectation the audit allows (big products are validated in "
-            f"parts, so aggregates are not); allowed: {', '.join(sorted(ALLOWED))}",
-        )
-    if "kwargs" not in raw:
-        raise SpecError(path, f"{where}.kwargs", "is required: the expectation's arguments")
-    kwargs = _kwargs(path, f"{where}.kwargs", raw["kwargs"], columns)
-    why = raw.get("why")
-    if not isinstance(why, str) or not why.strip():
-        raise SpecError(path, f"{where}.why", "is required: say why the expectation must hold")
-    return ExtraExpectation(name, kwargs, why.strip(), where, path)
+class ExpectationsFile(SpecModel):
+    """``quality/expectations/<domain>/<product>.yaml``, validated against the product's contract."""
+
+    product: str = Field(description="the product's id, <domain>.<product>")
+    expectations: list[ExpectationEntry] = Field(
+        description="a non-empty list of expectations (delete the file to have none)"
+    )
+
+    @field_validator("product", mode="before")
+    @classmethod
+    def _this_product(cls, product: Any, info: ValidationInfo) -> str:
+        expected = (info.context or {})["product"]
+        if product != expected:
+            raise problem(f"must be {expected!r}, the product whose contract and path this file has")
+        return str(product)
+
+    @field_validator("expectations", mode="before")
+    @classmethod
+    def _some(cls, entries: Any) -> Any:
+        if not isinstance(entries, list) or not entries:
+            raise problem("must be a non-empty list (delete the file to have none)")
+        return entries
 
 
 def parse_extra_expectations(data: Any, path: Path, contract: Contract) -> tuple[ExtraExpectation, ...]:
     """Validate a parsed file against the product's contract; every error names ``path`` and the entry."""
-    if not isinstance(data, dict):
-        raise SpecError(path, "<root>", "expected a mapping with product and expectations")
-    extra = sorted(str(k) for k in set(data) - {"product", "expectations"})
-    if extra:
-        raise SpecError(path, extra[0], "unknown field; allowed: product, expectations")
-    if data.get("product") != contract.id:
-        raise SpecError(
-            path, "product", f"must be {contract.id!r}, the product whose contract and path this file has"
+    context = {"product": contract.id, "columns": set(contract.column_names)}
+    parsed = validate(ExpectationsFile, data, path, context)
+    return tuple(
+        ExtraExpectation(
+            entry.expectation, MappingProxyType(entry.kwargs), entry.why, f"expectations[{i}]", path
         )
-    entries = data.get("expectations")
-    if not isinstance(entries, list) or not entries:
-        raise SpecError(path, "expectations", "must be a non-empty list (delete the file to have none)")
-    columns = set(contract.column_names)
-    return tuple(_entry(path, raw, f"expectations[{i}]", columns) for i, raw in enumerate(entries))
+        for i, entry in enumerate(parsed.expectations)
+    )
 
 
 def load_extra_expectations(contract: Contract, path: Path | None = None) -> tuple[ExtraExpectation, ...]:

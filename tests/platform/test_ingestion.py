@@ -414,7 +414,7 @@ def _with_schedules(spec: DomainSpec, tmp_path: Path, text: str) -> tuple[Domain
         (
             "distributor_orders:\n  timezone: UTC\n",
             ORDERS + ".cron",
-            "None is not a valid",
+            "is required: a cron string (minute hour",
         ),
         (
             "distributor_orders:\n  cron: '0 2 * * *'\n  timezone: Europe/Berln\n",

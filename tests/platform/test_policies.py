@@ -15,6 +15,7 @@ from mesh_orchestrator.core.errors import PolicyViolationError, SpecError
 from mesh_orchestrator.core.spec import ProductRef
 from mesh_orchestrator.governance import policies
 from mesh_orchestrator.governance.policies import Landscape, Violation, enforce, evaluate
+from mesh_orchestrator.transformation.dbt import PROFILES_FILE
 
 INVOICES = ProductRef("sales", "invoices")
 CATALOGUE = ProductRef("inventory", "item_catalogue")
@@ -37,10 +38,13 @@ def _with_column(landscape: Landscape, ref: ProductRef, column: ContractColumn) 
 
 
 def _copy_dbt_project(landscape: Landscape, domain: str, tmp_path: Path) -> Path:
-    """The domain's dbt project copied to ``tmp_path`` and pointed at by its spec."""
+    """The domain's dbt project copied to ``tmp_path`` and pointed at by its spec, beside the shared
+    profile and macros."""
     spec = landscape.specs[domain]
-    copy = tmp_path / domain
+    copy = tmp_path / "dbt_projects" / domain
     shutil.copytree(spec.dbt_project, copy, ignore=shutil.ignore_patterns("logs"))
+    shutil.copytree(spec.dbt_project.parent / "_shared", copy.parent / "_shared")
+    shutil.copy(spec.dbt_project.parent / PROFILES_FILE, copy.parent / PROFILES_FILE)
     landscape.specs[domain] = replace(spec, dbt_project=copy)
     return copy
 
@@ -49,6 +53,37 @@ def test_declared_policies_and_rules_agree() -> None:
     declared = policies.load_policies()
     assert set(declared) == set(policies._RULES)
     assert all(p.severity in policies.SEVERITIES and p.description for p in declared.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"severity": "fatal"}, "policies[0].severity", "'fatal': input should be 'error' or 'warning'"),
+        ({"colour": "red"}, "policies[0].colour", "unknown field; allowed: description, id, name, severity"),
+        ({"description": None}, "policies[0].description", "input should be a valid string"),
+        ({"id": "GOV-002"}, "policies[1].id", "GOV-002 is declared twice"),
+    ],
+)
+def test_a_bad_policies_file_names_the_entry_and_the_field(
+    tmp_path: Path, change: dict[str, object], field: str, message: str
+) -> None:
+    data = yaml.safe_load(policies.POLICIES_FILE.read_text())
+    data["policies"][0].update(change)
+    path = tmp_path / "policies.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError) as error:
+        policies.load_policies(path)
+    assert error.value.field == field
+    assert message in error.value.problem
+
+
+def test_a_policy_without_a_severity_says_what_it_takes(tmp_path: Path) -> None:
+    data = yaml.safe_load(policies.POLICIES_FILE.read_text())
+    del data["policies"][3]["severity"]
+    path = tmp_path / "policies.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"policies\[3\]\.severity'?: is required: error \(stops a"):
+        policies.load_policies(path)
 
 
 def test_the_repository_breaks_no_policy(mesh: Landscape) -> None:
