@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.mesh.conftest import copy_data, mesh, port_sql
 
@@ -19,6 +20,7 @@ def _port(data: Path, domain: str, product: str) -> str:
     return port_sql(data, domain, product)
 
 
+@pytest.mark.long  # a whole run, over two minutes; tests/platform/test_hostile_corpus.py in the default run
 def test_hostile_files_are_named_and_stopped(clean_mesh: tuple[Path, str], tmp_path: Path) -> None:
     data = copy_data(clean_mesh[0], tmp_path)
     landing = data / "landing"

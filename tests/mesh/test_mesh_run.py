@@ -169,6 +169,7 @@ def test_a_reconciliation_difference_names_provider_period_and_amount(
     assert "sales.invoices revenue 2026-03 (EUR): finance " in out and "difference -" in out
 
 
+@pytest.mark.long  # a second whole run, about three minutes: with the long tests
 def test_rerun_ingests_nothing_new(
     clean_mesh: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

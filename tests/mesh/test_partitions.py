@@ -50,6 +50,7 @@ def test_the_full_run_covered_the_days_and_months_with_data(clean_mesh: tuple[Pa
     assert "[finance] running finance__all_assets for partitions 2026-01-01..2026-03-01" in out
 
 
+@pytest.mark.long  # two backfills, over two minutes: with the long tests
 def test_rerunning_partitions_changes_nothing(copy: Path) -> None:
     before, versions = _state(copy), _versions(copy)
     out = mesh(copy, "backfill", "sales", "2026-01-01", "2026-01-31").stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mesh_orchestrator.core.paths import REPO_ROOT
+from mesh_orchestrator.core.spec import load_domain_spec
 from mesh_orchestrator.devtools import benchmark as bm
 from mesh_orchestrator.transformation.manifest import Manifest
 
@@ -244,7 +245,7 @@ def test_floor_dbt_connections_mask_as_the_mesh_does(data_dir: Path) -> None:
 
     path = data_dir / "floor" / "warehouse" / "sales.duckdb"
     path.parent.mkdir(parents=True)
-    connect = bm.dbt_connector(REPO_ROOT / "dbt_projects" / "sales", path)
+    connect = bm.dbt_connector(load_domain_spec("sales"), path)  # the shared profile, for sales
     with connect() as con:
         digest, database, limit = con.execute(
             f"SELECT lower(CAST({_masked_sql(repr('C-00042'))} AS VARCHAR)), current_database(), "
@@ -257,6 +258,7 @@ def test_floor_dbt_connections_mask_as_the_mesh_does(data_dir: Path) -> None:
     assert limit == profile_limit, "the profile's settings (memory_limit: 2GB) too"
 
 
+@pytest.mark.long  # a mesh run and its floor, over a minute: with the long tests
 def test_floor_of_a_domain_that_masks_completes_and_equals_the_mesh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -65,7 +65,17 @@ def _data_folder(data: Path) -> Iterator[None]:
             os.environ["MESH_DATA_DIR"] = saved
 
 
-@pytest.mark.parametrize("point", ["landing", "dbt", "stage", "publish"])
+#: The default run kills at publishing (a version half-written is the worst case); the other
+#: points, a minute each, run with the long tests.
+@pytest.mark.parametrize(
+    "point",
+    [
+        pytest.param("landing", marks=pytest.mark.long),
+        pytest.param("dbt", marks=pytest.mark.long),
+        pytest.param("stage", marks=pytest.mark.long),
+        "publish",
+    ],
+)
 def test_next_run_completes_after_kill(fresh_data: Path, point: str) -> None:
     killed = mesh(fresh_data, "run", "--domains", "inventory", kill_at=point)
     assert killed.returncode == -signal.SIGKILL, shown(killed)
