@@ -86,6 +86,13 @@ def spec_error(
     return SpecError(path, dotted(loc) or "<root>", message)
 
 
+def non_empty_list(value: Any, text: str) -> list[Any]:
+    """``value`` if it is a list with something in it; the validator's problem ``text`` otherwise."""
+    if not isinstance(value, list) or not value:
+        raise problem(text)
+    return value
+
+
 def iana_zone(value: Any) -> str:
     """``value`` if it names an IANA time zone; a validator's problem otherwise."""
     try:

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from mesh_orchestrator.core.errors import SpecError
-from mesh_orchestrator.core.models import SpecModel, iana_zone, problem, validate
+from mesh_orchestrator.core.models import SpecModel, iana_zone, non_empty_list, problem, validate
 from mesh_orchestrator.core.names import is_owner
 from mesh_orchestrator.core.partitions import DAY, MONTH, PartitionSpec
 from mesh_orchestrator.core.paths import REPO_ROOT
@@ -163,9 +163,10 @@ class DomainSpec:
 # --- reading defs.yaml: one model per mapping of the file ---------------------------------------
 
 
-def _snake_case(value: Any) -> str:
+def _snake_case(value: Any, *field: str | int) -> str:
+    """``value`` if it is a snake_case name; ``field`` points the error at a key being checked."""
     if not is_identifier(value):
-        raise problem(f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)")
+        raise problem(f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)", *field)
     return str(value)
 
 
@@ -208,9 +209,7 @@ class ColumnEntry(SpecModel):
     def _values(cls, value: Any) -> tuple[str, ...] | None:
         if value is None:
             return None
-        if not isinstance(value, list) or not value:
-            raise problem("must be a non-empty list of values")
-        return tuple(str(v) for v in value)
+        return tuple(str(v) for v in non_empty_list(value, "must be a non-empty list of values"))
 
     def spec(self) -> ColumnSpec:
         return ColumnSpec(self.name, self.type, self.required, self.allowed, self.pii)
@@ -257,10 +256,8 @@ class ModelPartitioning(FeedPartitioning):
 
     @field_validator("models", mode="before")
     @classmethod
-    def _some(cls, models: Any) -> Any:
-        if not isinstance(models, list) or not models:
-            raise problem("must be a non-empty list of dbt model names")
-        return models
+    def _some(cls, models: Any) -> list[Any]:
+        return non_empty_list(models, "must be a non-empty list of dbt model names")
 
 
 class SourceEntry(SpecModel):
@@ -410,7 +407,7 @@ class FeedEntry(SpecModel):
         if not sources:
             raise problem("declare at least one source")
         for name in sources:
-            _snake_case_at(name, name)
+            _snake_case(name, name)
         return sources
 
     @model_validator(mode="after")
@@ -456,13 +453,6 @@ class FeedEntry(SpecModel):
             partitioned_by=self.partitioned_by.spec() if self.partitioned_by else None,
             timezone=self.timezone,
         )
-
-
-def _snake_case_at(value: Any, *field: str | int) -> str:
-    """:func:`_snake_case` of a key, the error pointing at the key."""
-    if not is_identifier(value):
-        raise problem(f"{value!r} must be snake_case (a-z, 0-9, _; starts with a letter)", *field)
-    return str(value)
 
 
 class CheckEntry(SpecModel):
@@ -544,7 +534,7 @@ class DomainSpecFile(SpecModel):
         if not isinstance(feeds, dict):
             raise problem(f"expected a mapping, got {type(feeds).__name__}")
         for name in feeds:
-            _snake_case_at(name, name)
+            _snake_case(name, name)
         return feeds
 
     @field_validator("products", mode="before")

@@ -34,7 +34,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from mesh_orchestrator.core.contracts import Contract
 from mesh_orchestrator.core.errors import SpecError
-from mesh_orchestrator.core.models import SpecModel, problem, validate
+from mesh_orchestrator.core.models import SpecModel, non_empty_list, problem, validate
 from mesh_orchestrator.core.paths import REPO_ROOT
 
 EXPECTATIONS_DIR = REPO_ROOT / "quality" / "expectations"
@@ -208,10 +208,8 @@ class ExpectationsFile(SpecModel):
 
     @field_validator("expectations", mode="before")
     @classmethod
-    def _some(cls, entries: Any) -> Any:
-        if not isinstance(entries, list) or not entries:
-            raise problem("must be a non-empty list (delete the file to have none)")
-        return entries
+    def _some(cls, entries: Any) -> list[Any]:
+        return non_empty_list(entries, "must be a non-empty list (delete the file to have none)")
 
 
 def parse_extra_expectations(data: Any, path: Path, contract: Contract) -> tuple[ExtraExpectation, ...]:
