@@ -229,21 +229,31 @@ def _contract_is_complete(landscape: Landscape, policy: Policy, scope: set[str])
         port = f"{c.domain}.{c.product}"
         problems = []
         if not c.purpose.strip():
-            problems.append("add `purpose:` (why the product exists, for whom)")
+            problems.append("add `description: {purpose: ...}` (why the product exists, for whom)")
+        server = (
+            "{server: mesh, type: custom, format: iceberg, catalog: mesh, "
+            f"customProperties: [{{property: icebergTable, value: {port}}}]}}"
+        )
         if c.output_port is None:
-            problems.append(f"add `output_port: {{location: {port}, format: iceberg}}`")
+            problems.append(f"add the output port under servers: {server}")
         elif c.output_port.location != port or c.output_port.format != "iceberg":
             problems.append(
-                f"output_port is {{location: {c.output_port.location}, format: {c.output_port.format}}}; "
-                f"the mesh publishes to Iceberg table {port}: write {{location: {port}, format: iceberg}}"
+                f"the server mesh names {c.output_port.format} table {c.output_port.location}; "
+                f"the mesh publishes to Iceberg table {port}: write {server}"
             )
         if c.sla.freshness is None or c.sla.retention is None:
-            problems.append("add `sla: {freshness: <e.g. 26h>, retention: <e.g. 400d>}`")
+            problems.append(
+                "add `slaProperties: [{property: latency, value: 26, unit: h}, "
+                "{property: retention, value: 400, unit: d}]` (freshness and retention)"
+            )
         if c.status != "active":
             problems.append(f"status is {c.status!r}; a published product must be active (or remove it)")
         for i, consumer in enumerate(c.consumers):
             if consumer.granted_on is None:
-                problems.append(f"consumers[{i}] ({consumer.domain}): add `granted_on: <date>`")
+                problems.append(
+                    f"roles[{i}] ({consumer.domain}): add "
+                    "`customProperties: [{property: grantedOn, value: <date>}]`"
+                )
         for missing in problems:
             yield Violation(policy, c.domain, c.id, missing, c.path)
 
@@ -267,7 +277,8 @@ def _consume_only_granted(landscape: Landscape, policy: Policy, scope: set[str])
                 spec.name,
                 f"{spec.name} consumes {ref}",
                 f"the contract {why}; ask team {contract.owner} to add or renew "
-                f"{{domain: {spec.name}, purpose: ..., granted_on: ...}} under consumers, "
+                f"{{role: {spec.name}, access: read, description: <purpose>, customProperties: "
+                f"[{{property: grantedOn, value: <date>}}]}} under roles, "
                 f"or stop consuming it in {shown(spec.path)}",
                 contract.path,
             )
@@ -456,7 +467,7 @@ def _identifiers_are_safe(landscape: Landscape, policy: Policy, scope: set[str])
             except IdentifierError as exc:
                 yield Violation(policy, spec.name, where, str(exc), spec.path)
     for _spec, c in _products(landscape, scope):
-        for name, where in [(c.model, "model"), *((k, "primary_key") for k in c.primary_key)] + [
+        for name, where in [(c.model, "physicalName"), *((k, "primary key") for k in c.primary_key)] + [
             (col.name, "column") for col in c.columns
         ]:
             try:
@@ -539,3 +550,18 @@ def _contract_has_a_product(landscape: Landscape, policy: Policy, scope: set[str
                 "or delete the file",
                 path,
             )
+
+
+@rule("GOV-012")
+def _columns_are_described(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
+    for _spec, c in _products(landscape, scope):
+        for i, column in enumerate(c.columns):
+            if not column.description.strip():
+                yield Violation(
+                    policy,
+                    c.domain,
+                    f"{c.id}.{column.name}",
+                    f"schema[0].properties[{i}] ({column.name}): add `description:` (what the value means, "
+                    "its unit and how it is derived)",
+                    c.path,
+                )

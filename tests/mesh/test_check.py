@@ -21,7 +21,7 @@ def test_the_repository_passes_mesh_check(tmp_path: Path) -> None:
     result = mesh(tmp_path, "check", "--base", "HEAD", "--data-dir", str(tmp_path / "sample"), check=False)
     report = result.stdout
     assert result.returncode == 0, report + result.stderr
-    assert "[PASS] contracts and policies: 11 policies over 5 domains and 13 contracts" in report
+    assert "[PASS] contracts and policies: 12 policies over 5 domains and 13 contracts" in report
     assert "[PASS] code locations: 6 loaded" in report
     assert "[PASS] contract diff: against HEAD" in report
     assert "[PASS] whole mesh on sample data: RESULT: all gates passed" in report
@@ -48,17 +48,17 @@ def broken_repo(tmp_path: Path) -> Path:
             shutil.copy2(source, repo / name)
     contracts = repo / "quality" / "contracts"
     # 1. an owner removed
-    _break(contracts / "hr" / "rewards.yaml", "owner: team:hr\n", "")
+    _break(contracts / "hr" / "rewards.yaml", "team:\n  name: hr\n", "")
     # 2. a personal-data column exposed unmasked
     _break(
         contracts / "procurement" / "suppliers.yaml",
-        "{name: supplier_name, type: VARCHAR, required: true",
-        "{name: supplier_name, type: VARCHAR, required: true, classification: pii",
+        "  - name: supplier_name\n",
+        "  - name: supplier_name\n    classification: pii\n",
     )
     # 3. finance consumes a product whose grant was withdrawn
     receivables = contracts / "sales" / "receivables.yaml"
     receivables.write_text(
-        re.sub(r"consumers:\n  - \{domain: finance.*\n", "consumers: []\n", receivables.read_text())
+        re.sub(r"roles:\n- role: finance\n(  .*\n)*", "roles: []\n", receivables.read_text())
     )
     # 4. a dbt model contract edited by hand
     _break(
@@ -82,14 +82,17 @@ def test_mesh_check_names_each_breach_and_what_to_fix(broken_repo: Path, tmp_pat
     report = result.stdout
     assert result.returncode == 1, report + result.stderr
     assert "[FAIL] contracts and policies" in report and "[FAIL] code locations" in report
-    assert "GOV-001 product_has_valid_contract (error): hr.rewards: fix field 'owner': is required" in report
+    assert (
+        "GOV-001 product_has_valid_contract (error): hr.rewards: fix field 'team': name the owning team"
+        in report
+    )
     assert (
         "GOV-005 personal_data_masked (error): procurement.suppliers.supplier_name: is classified pii"
         in report
     )
     assert "mask_pii('supplier_name')" in report
     assert "GOV-003 consume_only_granted_products (error): finance consumes sales.receivables" in report
-    assert "ask team team:sales to add or renew {domain: finance" in report
+    assert "ask team team:sales to add or renew {role: finance, access: read" in report
     assert (
         "dbt_projects/inventory/models/gold/_products.yml and "
         "quality/contracts/inventory/item_catalogue.yaml disagree" in report

@@ -104,3 +104,19 @@ def test_an_unannounced_rename_fails_and_names_what_it_breaks(
 def test_an_unknown_base_is_a_clear_error() -> None:
     with pytest.raises(contract_diff.BaseRevisionError, match="no-such-revision"):
         diff_contracts("no-such-revision")
+
+
+#: The last commit whose contracts were in the format before ODCS v3.1.
+BEFORE_ODCS = "e913415"
+
+
+def test_the_move_to_odcs_changes_no_contract_but_its_descriptions() -> None:
+    try:
+        contract_diff._git("rev-parse", "--verify", f"{BEFORE_ODCS}^{{commit}}")
+    except contract_diff.BaseRevisionError:
+        pytest.skip(f"a shallow clone: {BEFORE_ODCS} is not in the history")
+    diffs = diff_contracts(BEFORE_ODCS)
+    changes = [c for d in diffs for c in d.changes]
+    assert len(diffs) == 13 and changes
+    assert {c.what.rsplit(": ", 1)[-1] for c in changes} == {"description changed"}
+    assert not [c for c in changes if c.breaking]

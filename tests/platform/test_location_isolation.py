@@ -32,7 +32,7 @@ from mesh_orchestrator.orchestration import automation
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
 BROKEN_SPEC = ("domains/inventory/defs.yaml", "owner: team:inventory\n", "owner: inventory\n")
-BROKEN_CONTRACT = ("quality/contracts/inventory/item_catalogue.yaml", "owner: team:inventory\n", "")
+BROKEN_CONTRACT = ("quality/contracts/inventory/item_catalogue.yaml", "team:\n  name: inventory\n", "")
 
 
 def _break(root: Path, relative: str, old: str, new: str) -> None:
@@ -171,7 +171,7 @@ def _load_locations(repo: Path, data: Path) -> dict[str, Any]:
     ("broken", "message"),
     [
         (BROKEN_SPEC, "domains/inventory/defs.yaml: field 'owner': 'inventory' must be 'team:<name>'"),
-        (BROKEN_CONTRACT, "inventory.item_catalogue: fix field 'owner': is required"),
+        (BROKEN_CONTRACT, "inventory.item_catalogue: fix field 'team': name the owning team"),
     ],
     ids=["spec", "contract"],
 )

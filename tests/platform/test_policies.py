@@ -93,7 +93,7 @@ def test_the_repository_breaks_no_policy(mesh: Landscape) -> None:
 def test_gov001_a_contract_without_owner(mesh: Landscape, tmp_path: Path) -> None:
     path = tmp_path / "invoices.yaml"
     data = yaml.safe_load(load_contract("sales", "invoices").path.read_text())
-    del data["owner"]
+    del data["team"]
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(SpecError) as error:
         load_contract("sales", "invoices", path)
@@ -101,7 +101,7 @@ def test_gov001_a_contract_without_owner(mesh: Landscape, tmp_path: Path) -> Non
     mesh.contract_errors[INVOICES] = error.value
     (violation,) = _only(evaluate(mesh), "GOV-001")
     assert violation.subject == "sales.invoices"
-    assert "fix field 'owner': is required" in violation.message
+    assert "fix field 'team': name the owning team" in violation.message
 
 
 def test_gov001_a_product_without_contract(mesh: Landscape, tmp_path: Path) -> None:
@@ -123,8 +123,17 @@ def test_gov002_an_incomplete_contract(mesh: Landscape) -> None:
     )
     messages = [v.message for v in _only(evaluate(mesh), "GOV-002")]
     assert any("purpose" in m for m in messages)
-    assert any("sla" in m for m in messages)
-    assert any("consumers[0] (finance): add `granted_on" in m for m in messages)
+    assert any("slaProperties" in m for m in messages)
+    assert any("roles[0] (finance): add `customProperties: [{property: grantedOn" in m for m in messages)
+
+
+def test_gov012_a_column_without_description(mesh: Landscape) -> None:
+    contract = mesh.contracts[INVOICES]
+    columns = (replace(contract.columns[0], description=" "), *contract.columns[1:])
+    mesh.contracts[INVOICES] = replace(contract, columns=columns)
+    (violation,) = _only(evaluate(mesh), "GOV-012")
+    assert violation.subject == f"sales.invoices.{columns[0].name}"
+    assert "schema[0].properties[0]" in violation.message and "add `description:`" in violation.message
 
 
 @pytest.mark.parametrize(
@@ -142,7 +151,7 @@ def test_gov003_consuming_an_ungranted_product(mesh: Landscape, consumers: tuple
     mesh.contracts[CATALOGUE] = replace(mesh.contracts[CATALOGUE], consumers=consumers)
     (violation,) = _only(evaluate(mesh), "GOV-003")
     assert violation.domain == "sales" and violation.subject == "sales consumes inventory.item_catalogue"
-    assert why in violation.message and "granted_on" in violation.message
+    assert why in violation.message and "grantedOn" in violation.message
     with pytest.raises(PolicyViolationError, match="GOV-003"):
         enforce(mesh, "code location sales", domains=["sales"])
 
