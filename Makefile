@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test test-long lint check-definitions ui clean
+.PHONY: install demo test test-long lint lint-contracts check-definitions ui clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -20,7 +20,7 @@ install: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
 demo: install           ## generate the sample data and run the whole mesh end to end
 	$(UV) run --frozen mesh demo
 
-test: install           ## lint, type-check and run the test suite
+test: install lint-contracts  ## lint, type-check and run the test suite
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest -n 2 --dist loadfile  # two workers, each test file on one of them
@@ -30,6 +30,18 @@ test: install           ## lint, type-check and run the test suite
 test-long: install      ## the minutes-long end-to-end tests: the daemon's, mesh check, mesh ui, the topology (CI runs them too)
 	$(UV) run --frozen pytest -m long -n 2 --dist loadfile --ignore tests/deploy/test_topology.py
 	$(UV) run --frozen pytest -m long tests/deploy/test_topology.py
+
+# datacontract-cli lives in an environment of its own: its duckdb extra pins an older DuckDB.
+DATACONTRACT := .tools/datacontract/bin/datacontract
+$(DATACONTRACT): quality/datacontract-cli.requirements.txt | install
+	$(UV) venv --quiet --allow-existing --python .venv/bin/python .tools/datacontract
+	VIRTUAL_ENV=.tools/datacontract $(UV) pip install --quiet -r quality/datacontract-cli.requirements.txt
+	touch $@
+
+lint-contracts: $(DATACONTRACT)  ## `datacontract lint` (ODCS v3.1.0) on every contract in quality/contracts
+	@for contract in quality/contracts/*/*.yaml; do \
+	    out=$$($(DATACONTRACT) lint "$$contract" 2>&1) || { echo "$$out"; echo "datacontract lint failed: $$contract"; exit 1; }; \
+	done; echo "datacontract lint: every contract in quality/contracts is valid ODCS v3.1.0"
 
 check-definitions: install  ## load all six code locations with `dg check defs` (the dg workspace in pyproject.toml)
 	$(UV) run --frozen mesh check --skip-run --skip-diff
