@@ -86,7 +86,7 @@ def build_mesh_definitions() -> dg.Definitions:
     landscape.handoff_checks = {
         a.key.to_user_string(): {c.name: c.blocking for c in a.check_specs} for a in handoffs.values()
     }
-    for violation in evaluate(landscape, include_dbt=False):
+    for violation in evaluate(landscape, include_domain_files=False):
         if violation.is_error:
             unavailable.setdefault(violation.domain, []).append(str(violation))
     available = [d for d in order if d not in unavailable]

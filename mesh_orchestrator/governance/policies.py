@@ -29,6 +29,7 @@ from mesh_orchestrator.core.models import SpecModel, problem, validate
 from mesh_orchestrator.core.paths import REPO_ROOT, shown
 from mesh_orchestrator.core.spec import DomainSpec, ProductRef, load_all_specs
 from mesh_orchestrator.core.sql import identifier
+from mesh_orchestrator.governance.descriptors import descriptor_path, render
 from mesh_orchestrator.quality.extra_expectations import load_extra_expectations
 
 POLICIES_FILE = REPO_ROOT / "quality" / "policies.yaml"
@@ -145,11 +146,14 @@ Rule = Callable[[Landscape, Policy, set[str]], Iterator[Violation]]
 _RULES: dict[str, tuple[Rule, bool]] = {}
 
 
-def rule(policy_id: str, needs_dbt: bool = False) -> Callable[[Rule], Rule]:
-    """Register the rule of ``policy_id``; ``needs_dbt`` rules read the dbt projects' manifests."""
+def rule(policy_id: str, reads_domain_files: bool = False) -> Callable[[Rule], Rule]:
+    """Register the rule of ``policy_id``. ``reads_domain_files`` rules read a domain's files beyond
+    its spec and contracts (its dbt project and manifest, its generated descriptors): a domain's own
+    location and ``mesh check`` run them; the meta-orchestrator, which judges the landscape from
+    specs and contracts alone, does not."""
 
     def register(fn: Rule) -> Rule:
-        _RULES[policy_id] = (fn, needs_dbt)
+        _RULES[policy_id] = (fn, reads_domain_files)
         return fn
 
     return register
@@ -170,24 +174,24 @@ def load_policies(path: Path = POLICIES_FILE) -> dict[str, Policy]:
 
 
 def evaluate(
-    landscape: Landscape, domains: Iterable[str] | None = None, include_dbt: bool = True
+    landscape: Landscape, domains: Iterable[str] | None = None, include_domain_files: bool = True
 ) -> list[Violation]:
     """Every violation of the given domains (default all), errors first."""
     scope = set(domains) if domains is not None else set(landscape.specs)
     violations: list[Violation] = []
     for policy_id, policy in load_policies().items():
-        check, needs_dbt = _RULES[policy_id]
-        if needs_dbt and not include_dbt:
+        check, reads_domain_files = _RULES[policy_id]
+        if reads_domain_files and not include_domain_files:
             continue
         violations += [v for v in check(landscape, policy, scope) if v.domain in scope]
     return sorted(violations, key=lambda v: (not v.is_error, v.policy.id, v.subject))
 
 
 def enforce(
-    landscape: Landscape, where: str, domains: Iterable[str] | None = None, include_dbt: bool = True
+    landscape: Landscape, where: str, domains: Iterable[str] | None = None, include_domain_files: bool = True
 ) -> list[Violation]:
     """Raise :class:`PolicyViolationError` on any error; return the warnings."""
-    violations = evaluate(landscape, domains, include_dbt)
+    violations = evaluate(landscape, domains, include_domain_files)
     errors = [v for v in violations if v.is_error]
     if errors:
         raise PolicyViolationError(where, errors)
@@ -476,7 +480,7 @@ def _identifiers_are_safe(landscape: Landscape, policy: Policy, scope: set[str])
                 yield Violation(policy, c.domain, c.id, str(exc), c.path)
 
 
-@rule("GOV-009", needs_dbt=True)
+@rule("GOV-009", reads_domain_files=True)
 def _dbt_contract_agrees(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
     from mesh_orchestrator.transformation.dbt_contracts import (
         PRODUCTS_FILE,
@@ -508,7 +512,7 @@ def _dbt_contract_agrees(landscape: Landscape, policy: Policy, scope: set[str]) 
             )
 
 
-@rule("GOV-010", needs_dbt=True)
+@rule("GOV-010", reads_domain_files=True)
 def _inputs_match_lineage(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
     from mesh_orchestrator.transformation.manifest import Manifest, model_inputs
 
@@ -565,3 +569,21 @@ def _columns_are_described(landscape: Landscape, policy: Policy, scope: set[str]
                     "its unit and how it is derived)",
                     c.path,
                 )
+
+
+@rule("GOV-013", reads_domain_files=True)
+def _descriptor_agrees(landscape: Landscape, policy: Policy, scope: set[str]) -> Iterator[Violation]:
+    contracts = {str(ref): contract for ref, contract in landscape.contracts.items()}
+    for spec, c in _products(landscape, scope):
+        path = descriptor_path(spec.name, c.product)
+        consumed = [i.name for i in c.inputs if i.kind == "product"]
+        feeds = {f.name for f in spec.feeds}
+        if any(name not in contracts for name in consumed) or any(
+            i.name not in feeds for i in c.inputs if i.kind == "feed"
+        ):
+            continue  # an input is unknown: GOV-001, GOV-003 or GOV-010 names it
+        want = render(spec, c, {name: contracts[name] for name in consumed})
+        have = path.read_text(encoding="utf-8") if path.is_file() else None
+        if have != want:
+            state = "is missing" if have is None else "disagrees with the domain spec and contracts"
+            yield Violation(policy, spec.name, c.id, f"{shown(path)} {state}: run `mesh products sync`", path)

@@ -225,7 +225,7 @@ def test_gov007_every_handoff_has_blocking_gates(mesh: Landscape) -> None:
 def test_gov008_identifiers_are_validated(mesh: Landscape) -> None:
     spec = mesh.specs["sales"]
     mesh.specs["sales"] = replace(spec, products=(*spec.products, 'x"; drop table gold.invoices; --'))
-    (violation,) = _only(evaluate(mesh, include_dbt=False), "GOV-008")
+    (violation,) = _only(evaluate(mesh, include_domain_files=False), "GOV-008")
     assert "is not a valid identifier" in violation.message
 
 
