@@ -195,10 +195,31 @@ def run_check(
     return reports
 
 
-def format_report(reports: list[StepReport]) -> str:
+def _verdict(reports: list[StepReport]) -> str:
     failed = [r for r in reports if not r.ok]
+    return "PASS" if not failed else f"FAIL ({', '.join(r.name for r in failed)})"
+
+
+def format_report(reports: list[StepReport]) -> str:
     lines = ["", "mesh check", "=========="]
     lines += [r.render() for r in reports]
-    verdict = "PASS" if not failed else f"FAIL ({', '.join(r.name for r in failed)})"
-    lines += ["", f"RESULT: {verdict}"]
+    lines += ["", f"RESULT: {_verdict(reports)}"]
     return "\n".join(lines)
+
+
+def format_markdown(reports: list[StepReport]) -> str:
+    """The report as GitHub-flavoured Markdown: a pull request's job summary (``--report``)."""
+    lines = [
+        f"## mesh check: {_verdict(reports)}",
+        "",
+        "| step | result | summary | seconds |",
+        "|---|---|---|---|",
+    ]
+    for r in reports:
+        status = "skipped" if r.skipped else ("pass" if r.ok else "**FAIL**")
+        summary = r.summary.replace("|", "\\|")
+        lines.append(f"| {r.name} | {status} | {summary} | {r.seconds:.1f} |")
+    for r in (r for r in reports if r.details):
+        lines += ["", f"<details{' open' if not r.ok else ''}><summary>{r.name}</summary>", "", "```text"]
+        lines += [*r.details, "```", "", "</details>"]
+    return "\n".join(lines) + "\n"

@@ -90,6 +90,13 @@ def _folder(text: str) -> str:
     return text
 
 
+def _new_file(text: str) -> str:
+    """A file to write: it may exist, as a file."""
+    if Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; name a file")
+    return text
+
+
 def _file(text: str) -> str:
     if not Path(text).expanduser().is_file():
         raise argparse.ArgumentTypeError(f"{text} is not a file")
@@ -337,6 +344,26 @@ def _contracts_sync_dbt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _products_sync(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.core.spec import load_all_specs
+    from mesh_orchestrator.governance.descriptors import sync_descriptors
+
+    stale = [
+        result.path
+        for spec in load_all_specs().values()
+        for result in sync_descriptors(spec, write=not args.check)
+        if result.changed
+    ]
+    for path in stale:
+        print(f"{'out of date' if args.check else 'rewrote'}: {path}")
+    if args.check and stale:
+        print("run `mesh products sync` and commit the result", file=sys.stderr)
+        return 1
+    if not stale:
+        print("every product descriptor matches its domain spec and contracts")
+    return 0
+
+
 def _contracts_diff(args: argparse.Namespace) -> int:
     from mesh_orchestrator.governance.diff import diff_contracts, format_diff
 
@@ -348,7 +375,7 @@ def _contracts_diff(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mesh_orchestrator.cli.check import format_report, run_check
+    from mesh_orchestrator.cli.check import format_markdown, format_report, run_check
 
     folder = Path(args.data_dir).expanduser().resolve() if args.data_dir else None
     reports = run_check(
@@ -359,6 +386,11 @@ def _check(args: argparse.Namespace) -> int:
         progress=lambda msg: print(msg, flush=True),
     )
     print(format_report(reports))
+    if args.report:
+        report = Path(args.report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(format_markdown(reports), encoding="utf-8")
+        print(f"report written to {report}")
     return 0 if all(r.ok for r in reports) else 1
 
 
@@ -499,6 +531,15 @@ def parser() -> argparse.ArgumentParser:
     )
     port.set_defaults(func=_port, validate=_validate_port)
 
+    products = sub.add_parser("products", help="work with the data product descriptors (ODPS)")
+    products_sub = products.add_subparsers(dest="products_command", required=True)
+    products_sync = products_sub.add_parser(
+        "sync",
+        help="regenerate quality/products/<domain>/<product>.odps.yaml from the domain specs and contracts",
+    )
+    products_sync.add_argument("--check", action="store_true", help="only report files that are out of date")
+    products_sync.set_defaults(func=_products_sync)
+
     contracts = sub.add_parser("contracts", help="work with the data contracts")
     contracts_sub = contracts.add_subparsers(dest="contracts_command", required=True)
     sync_dbt = contracts_sub.add_parser(
@@ -526,6 +567,12 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--skip-diff", action="store_true", help="do not diff contracts against a base")
     check.add_argument(
         "--data-dir", type=_folder, help="folder for the sample run (default: a scratch folder, deleted)"
+    )
+    check.add_argument(
+        "--report",
+        metavar="FILE",
+        type=_new_file,
+        help="also write the report as Markdown to FILE (CI appends it to the pull request's job summary)",
     )
     check.set_defaults(func=_check, validate=lambda args: _git_revision(args.base))
 

@@ -7,25 +7,75 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from mesh_orchestrator.core.paths import REPO_ROOT
-from tests.mesh.conftest import mesh
 
 COPIED = ("mesh_orchestrator", "domains", "dbt_projects", "quality", "workspace.yaml", "pyproject.toml")
 
 
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "mesh-check.yml"
+
+
+def _steps() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The workflow and its steps by what they use or their name."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["mesh-check"]["steps"]
+    return workflow, {step.get("uses", "").split("@")[0] or step["name"]: step for step in steps}
+
+
+def test_the_workflow_runs_mesh_check_on_every_pull_request_against_its_base() -> None:
+    workflow, steps = _steps()
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert steps["actions/checkout"]["with"]["fetch-depth"] == 0  # the base commit is in the clone
+    uv = steps["astral-sh/setup-uv"]["with"]
+    uv_version = re.search(r"^UV_VERSION := (\S+)", (REPO_ROOT / "Makefile").read_text(), re.M)
+    assert uv["enable-cache"] is True and uv["cache-dependency-glob"] == "uv.lock"
+    assert uv_version and uv["version"] == uv_version.group(1)
+    check = steps["mesh check"]
+    assert check["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert check["run"].startswith('uv run --frozen mesh check --base "$BASE_SHA" ')
+    report = re.search(r"--report (\S+)", check["run"])
+    assert report
+    assert steps["job summary"]["if"] == "always()"
+    assert steps["job summary"]["run"] == f'cat {report.group(1)} >> "$GITHUB_STEP_SUMMARY"'
+    assert report.group(1) in steps["actions/upload-artifact"]["with"]["path"]
+
+
 @pytest.mark.long  # generates and runs the whole mesh from nothing (`mesh demo`): minutes
-def test_the_repository_passes_mesh_check(tmp_path: Path) -> None:
-    result = mesh(tmp_path, "check", "--base", "HEAD", "--data-dir", str(tmp_path / "sample"), check=False)
+def test_the_repository_passes_the_workflows_mesh_check(tmp_path: Path) -> None:
+    """The workflow's own command, run here with the base at HEAD."""
+    _, steps = _steps()
+    uv = shutil.which("uv") or str(REPO_ROOT / ".tools" / "bin" / "uv")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "BASE_SHA": head.stdout.strip(),
+        "UV_PROJECT": str(REPO_ROOT),  # the command runs in a scratch folder, writing nothing here
+        "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    result = subprocess.run(
+        ["bash", "-c", steps["mesh check"]["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     report = result.stdout
     assert result.returncode == 0, report + result.stderr
-    assert "[PASS] contracts and policies: 12 policies over 5 domains and 13 contracts" in report
+    assert "[PASS] contracts and policies: 13 policies over 5 domains and 13 contracts" in report
     assert "[PASS] code locations: 6 loaded" in report
-    assert "[PASS] contract diff: against HEAD" in report
+    assert f"[PASS] contract diff: against {env['BASE_SHA']}" in report
     assert "[PASS] whole mesh on sample data: RESULT: all gates passed" in report
-    assert report.rstrip().endswith("RESULT: PASS")
+    assert report.rstrip().endswith("report written to mesh-check/report.md")
+    summary = (tmp_path / "mesh-check" / "report.md").read_text(encoding="utf-8")
+    assert summary.startswith("## mesh check: PASS\n")
+    assert "| whole mesh on sample data | pass | RESULT: all gates passed |" in summary
 
 
 def _break(path: Path, old: str, new: str) -> None:
