@@ -106,17 +106,18 @@ def test_an_unknown_base_is_a_clear_error() -> None:
         diff_contracts("no-such-revision")
 
 
-#: The last commit whose contracts were in the format before ODCS v3.1.
-BEFORE_ODCS = "e913415"
+#: The move of every contract to ODCS v3.1: the last commit before it, and the commit itself.
+BEFORE_ODCS, ODCS = "e913415", "a849de9"
 
 
-def test_the_move_to_odcs_changes_no_contract_but_its_descriptions() -> None:
+def test_the_move_to_odcs_changed_no_contract_but_its_descriptions() -> None:
     try:
-        contract_diff._git("rev-parse", "--verify", f"{BEFORE_ODCS}^{{commit}}")
+        for rev in (BEFORE_ODCS, ODCS):
+            contract_diff._git("rev-parse", "--verify", f"{rev}^{{commit}}")
     except contract_diff.BaseRevisionError:
-        pytest.skip(f"a shallow clone: {BEFORE_ODCS} is not in the history")
-    diffs = diff_contracts(BEFORE_ODCS)
-    changes = [c for d in diffs for c in d.changes]
-    assert len(diffs) == 13 and changes
-    assert {c.what.rsplit(": ", 1)[-1] for c in changes} == {"description changed"}
+        pytest.skip("a shallow clone: the move to ODCS is not in the history")
+    before, after = contract_diff.base_contracts(BEFORE_ODCS), contract_diff.base_contracts(ODCS)
+    assert before.keys() == after.keys() and len(before) == 13
+    changes = [c for ref in before for c in compare(ref, before[ref], after[ref])]
+    assert changes and {c.what.rsplit(": ", 1)[-1] for c in changes} == {"description changed"}
     assert not [c for c in changes if c.breaking]
