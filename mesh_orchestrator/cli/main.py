@@ -335,12 +335,20 @@ def _contracts_sync_dbt(args: argparse.Namespace) -> int:
         result = sync_products_yaml(spec, write=not args.check)
         if result.changed:
             stale.append(result.path)
-            print(f"{'out of date' if args.check else 'rewrote'}: {result.path}")
-    if args.check and stale:
-        print("run `mesh contracts sync-dbt` and commit the result", file=sys.stderr)
+    return _synced(
+        stale, args.check, "mesh contracts sync-dbt", "every dbt product contract matches its data contract"
+    )
+
+
+def _synced(stale: list[Path], check: bool, command: str, in_step: str) -> int:
+    """Report a generator's files: rewritten, or (``check``) out of date, which fails."""
+    for path in stale:
+        print(f"{'out of date' if check else 'rewrote'}: {path}")
+    if check and stale:
+        print(f"run `{command}` and commit the result", file=sys.stderr)
         return 1
     if not stale:
-        print("every dbt product contract matches its data contract")
+        print(in_step)
     return 0
 
 
@@ -354,14 +362,12 @@ def _products_sync(args: argparse.Namespace) -> int:
         for result in sync_descriptors(spec, write=not args.check)
         if result.changed
     ]
-    for path in stale:
-        print(f"{'out of date' if args.check else 'rewrote'}: {path}")
-    if args.check and stale:
-        print("run `mesh products sync` and commit the result", file=sys.stderr)
-        return 1
-    if not stale:
-        print("every product descriptor matches its domain spec and contracts")
-    return 0
+    return _synced(
+        stale,
+        args.check,
+        "mesh products sync",
+        "every product descriptor matches its domain spec and contracts",
+    )
 
 
 def _contracts_diff(args: argparse.Namespace) -> int:
