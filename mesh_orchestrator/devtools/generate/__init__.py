@@ -8,8 +8,10 @@ nobody issued), an unknown JSON key and one unparseable document per invoicing s
 quarantine can be exercised. The clean rows stay the same, except that an unknown SKU replaces a
 sales line, so its invoice's customer payments are smaller by that line.
 
-Domains register a generator in :data:`GENERATORS`; adding a domain means adding a module with a
-``generate_<domain>(ctx) -> list[FeedReport]`` function and one entry. Keys agree across domains
+Domains register a generator in :data:`GENERATORS` (a module with a
+``generate_<domain>(ctx) -> list[FeedReport]`` function and one entry). Any other domain of
+``domains/`` gets sample data from the feeds its spec declares (:mod:`.declared`), after the
+registered ones, so a new domain needs no Python. Keys agree across domains
 because every domain derives what it shares from the seed alone, never from another domain's
 files: the item :func:`catalogue` (inventory, procurement, sales), hr's staff plan and
 departments, procurement's purchasing plan and inventory's opening stock (finance). So one
@@ -22,8 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from mesh_orchestrator.core.spec import discover_domains, load_domain_spec
 from mesh_orchestrator.devtools.generate.base import Context
 from mesh_orchestrator.devtools.generate.catalogue import Catalogue, catalogue
+from mesh_orchestrator.devtools.generate.declared import generate_declared
 from mesh_orchestrator.devtools.generate.faults import KINDS as FAULT_KINDS
 from mesh_orchestrator.devtools.generate.finance import generate_finance
 from mesh_orchestrator.devtools.generate.hr import generate_hr
@@ -81,18 +85,18 @@ def generate(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not 0.0 <= faults < 1.0:
         raise ValueError(f"faults must be a rate from 0.0 up to (not including) 1.0, got {faults!r}")
-    wanted = list(GENERATORS) if domains is None else list(dict.fromkeys(domains))
-    unknown = [d for d in wanted if d not in GENERATORS]
+    known = [*GENERATORS, *(d for d in discover_domains() if d not in GENERATORS)]
+    wanted = known if domains is None else list(dict.fromkeys(domains))
+    unknown = [d for d in wanted if d not in known]
     if unknown:
-        raise ValueError(
-            f"unknown domain(s) {', '.join(unknown)}; the generator knows {', '.join(GENERATORS)}"
-        )
+        raise ValueError(f"unknown domain(s) {', '.join(unknown)}; the generator knows {', '.join(known)}")
     ctx = Context(Path(data_dir).resolve(), scale, seed, float(faults), progress)
     report = GenerationReport(ctx.data_dir, scale, seed, float(faults))
     started = time.perf_counter()
-    for name, generator in GENERATORS.items():
-        if name in wanted:
-            for feed in generator(ctx):
-                report.add(feed)
+    for name in (d for d in known if d in wanted):
+        generator = GENERATORS.get(name)
+        feeds = generator(ctx) if generator else generate_declared(ctx, load_domain_spec(name))
+        for feed in feeds:
+            report.add(feed)
     report.seconds = time.perf_counter() - started
     return report
