@@ -8,6 +8,7 @@ asset's metadata and the gold dbt model's contract are derived from it. The file
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +76,22 @@ def parse_contract(data: Any, path: Path) -> Contract:
     return parse_odcs(data, path)
 
 
+@lru_cache(maxsize=256)
+def _parse_text(text: str, path: Path) -> Contract:
+    """A contract file's text, parsed and validated once per process (checking the ODCS JSON
+    Schema costs tens of milliseconds, and a location loads its contracts several times)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(path, "<file>", f"not valid YAML: {exc}") from exc
+    return parse_contract(data, path)
+
+
 def load_contract(domain: str, product: str, path: Path | None = None) -> Contract:
     path = path or contract_path(domain, product)
     if not path.is_file():
         raise SpecError(path, "<file>", f"no contract for {domain}.{product}; every product needs one")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(path, "<file>", f"not valid YAML: {exc}") from exc
-    contract = parse_contract(data, path)
+    contract = _parse_text(path.read_text(encoding="utf-8"), path)
     if (contract.domain, contract.product) != (domain, product):
         raise SpecError(path, "id", f"declares {contract.id} but lives at the path of {domain}.{product}")
     return contract
