@@ -54,6 +54,12 @@ BAD: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
         (["sales", "2026-02-01", "2026-01-01"], "the range 2026-02-01..2026-01-01 is reversed"),
         (["finance", "2026-02-03"], "not a partition of finance"),
     ],
+    ("new-domain",): [
+        ([], "required: name"),
+        (["Field-Ops"], "a domain name is snake_case"),
+        (["hr"], "domain 'hr' exists already"),
+        (["mesh"], "'mesh' is reserved"),
+    ],
     ("demo",): [(["--scale", "0"], "--scale"), (["--faults", "2"], "--faults"), (["--seed", "-2"], "--seed")],
     ("benchmark",): [
         (["--scale", "0"], "--scale: must be at least 1"),

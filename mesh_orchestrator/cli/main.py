@@ -144,6 +144,21 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_domain(args: argparse.Namespace) -> int:
+    _developer_tool("new-domain")
+    from mesh_orchestrator.devtools.new_domain import new_domain
+
+    try:
+        new_domain(args.name, owner=args.owner, data_dir=data_dir(), progress=_say)
+    except ValueError as exc:
+        raise UsageError(f"argument name: {exc}") from None
+    print(
+        f"domain {args.name} is ready: `mesh check --skip-run` checks it, `mesh run` ingests its sample "
+        f"and publishes {args.name}.daily_totals; edit domains/{args.name}/defs.yaml to make it yours"
+    )
+    return 0
+
+
 def _say(msg: str) -> None:
     print(msg, flush=True)
 
@@ -471,6 +486,15 @@ def parser() -> argparse.ArgumentParser:
     backfill.add_argument("first", nargs="?", help="first partition key, e.g. 2026-01-01 (default: all)")
     backfill.add_argument("last", nargs="?", help="last partition key (default: first)")
     backfill.set_defaults(func=_backfill, validate=_validate_backfill)
+
+    new = sub.add_parser(
+        "new-domain",
+        help="scaffold a domain that loads and publishes: its component, dbt project, contract, "
+        "descriptor, workspace and docker entries and a sample landing file",
+    )
+    new.add_argument("name", help="the domain's snake_case name")
+    new.add_argument("--owner", help="the owning team, team:<name> (default team:<domain name>)")
+    new.set_defaults(func=_new_domain)
 
     demo = sub.add_parser("demo", help="generate sample data, then run the whole mesh")
     data_options(demo)
