@@ -36,7 +36,7 @@ from mesh_orchestrator.core.paths import REPO_ROOT
 from mesh_orchestrator.core.spec import DOMAINS_DIR, SPEC_FILE, discover_domains, load_domain_spec
 from mesh_orchestrator.devtools.generate.base import Context
 from mesh_orchestrator.devtools.generate.declared import generate_declared
-from mesh_orchestrator.governance.descriptors import descriptor_path, sync_descriptors
+from mesh_orchestrator.governance.descriptors import sync_descriptors
 from mesh_orchestrator.transformation.dbt_contracts import sync_products_yaml
 
 #: The domain whose entries in workspace.yaml, pyproject.toml and docker/ a new domain copies.
@@ -362,5 +362,4 @@ def new_domain(
             written.append(data_dir / "landing" / name / report.feed)
     for path in written:
         progress(f"wrote {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
-    assert descriptor_path(name, PRODUCT) in written
     return written

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import yaml
 from mesh_orchestrator.core.contracts import Contract, load_contract
 from mesh_orchestrator.core.paths import REPO_ROOT
 from mesh_orchestrator.core.spec import DomainSpec, FeedSpec
+from mesh_orchestrator.transformation.dbt_contracts import SyncResult
 
 API_VERSION = "v1.0.0"
 PRODUCTS_DIR = REPO_ROOT / "quality" / "products"
@@ -142,12 +142,6 @@ def render(spec: DomainSpec, contract: Contract, consumed: dict[str, Contract]) 
 def _ref(product_id: str) -> tuple[str, str]:
     domain, product = product_id.split(".", 1)
     return domain, product
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    path: Path
-    changed: bool
 
 
 def sync_descriptors(spec: DomainSpec, write: bool = True) -> list[SyncResult]:
