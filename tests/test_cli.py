@@ -71,6 +71,11 @@ BAD: dict[tuple[str, ...], list[tuple[list[str], str]]] = {
         (["sales", "nonexist"], "sales has no product 'nonexist'; its products are invoices,"),
         (["nonexist", "invoices"], "unknown domain 'nonexist'; the domains are finance"),
     ],
+    ("catalog",): [
+        (["--ui-url", "dagster.local:3000"], "'dagster.local:3000' is not an http(s) URL"),
+        (["--port", "70000"], "must be a port from 0 (any free one) to 65535"),
+        (["--output", A_FILE], "is not a folder"),
+    ],
     ("products",): [([], "required: products_command")],
     ("products", "sync"): [(["extra"], "unrecognized arguments: extra")],
     ("contracts",): [([], "required: contracts_command")],

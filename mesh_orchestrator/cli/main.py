@@ -339,6 +339,31 @@ def _selector(args: argparse.Namespace) -> str:
     return f" --as-of {args.as_of.isoformat()}" if args.as_of is not None else ""
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from mesh_orchestrator.cli.catalog import build_catalogue, serve
+    from mesh_orchestrator.core import settings
+
+    output = Path(args.output).expanduser() if args.output else data_dir() / "catalog"
+    ui_url = args.ui_url.rstrip("/") if args.ui_url else settings.UI_URL.value()
+    catalogue, index = build_catalogue(output, ui_url, progress=lambda msg: print(f"  {msg}", flush=True))
+    counts: dict[str, int] = {}
+    for product in catalogue.products:
+        counts[product.status] = counts.get(product.status, 0) + 1
+    shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    print(f"catalogue of {len(catalogue.products)} products ({shown or 'none'}) written to {index}")
+    for name, problem in catalogue.problems.items():
+        print(f"left out {name}: {problem}", file=sys.stderr)
+    if args.serve:
+        serve(index.parent, args.port, lambda url: print(f"serving {url} (Ctrl-C stops)", flush=True))
+    return 0
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
 def _contracts_sync_dbt(args: argparse.Namespace) -> int:
     from mesh_orchestrator.core.spec import load_all_specs
     from mesh_orchestrator.transformation.dbt_contracts import sync_products_yaml
@@ -560,6 +585,23 @@ def parser() -> argparse.ArgumentParser:
         "--sql", action="store_true", help="print a DuckDB table expression over the version's data files"
     )
     port.set_defaults(func=_port, validate=_validate_port)
+
+    cat = sub.add_parser(
+        "catalog",
+        help="build the product catalogue: a static site with what, where, when, with what and how "
+        "of every product (versions, snapshots, gate results, runs, lineage)",
+    )
+    cat.add_argument(
+        "--output", type=_folder, metavar="DIR", help="the site's folder (default <data>/catalog)"
+    )
+    cat.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 until Ctrl-C")
+    cat.add_argument(
+        "--port", type=_whole_number(0, 65535, "a port from 0 (any free one) to 65535"), default=8000
+    )
+    cat.add_argument(
+        "--ui-url", type=_url, help="the Dagster UI the run links point at (default $MESH_UI_URL)"
+    )
+    cat.set_defaults(func=_catalog)
 
     products = sub.add_parser("products", help="work with the data product descriptors (ODPS)")
     products_sub = products.add_subparsers(dest="products_command", required=True)

@@ -133,6 +133,21 @@ ALERT_WEBHOOK_URL: Setting[str | None] = Setting(
     "MESH_ALERT_WEBHOOK_URL", None, "a URL", "Where alerts are POSTed as JSON, besides the alert log.", _text
 )
 
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    return raw.rstrip("/")
+
+
+UI_URL = Setting(
+    "MESH_UI_URL",
+    "http://127.0.0.1:3000",
+    "an http(s) URL",
+    "The Dagster UI's address, for the catalogue's links to runs (`mesh ui` serves the default).",
+    _url,
+)
+
 SETTINGS: tuple[Setting[Any], ...] = (
     DATA_DIR,
     DBT_PARSE_DIR,
@@ -145,6 +160,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     FILE_SETTLE_SECONDS,
     AUTOMATION_INTERVAL_SECONDS,
     ALERT_WEBHOOK_URL,
+    UI_URL,
 )
 
 
