@@ -42,7 +42,16 @@ def test_the_workflow_runs_mesh_check_on_every_pull_request_against_its_base() -
     assert report
     assert steps["job summary"]["if"] == "always()"
     assert steps["job summary"]["run"] == f'cat {report.group(1)} >> "$GITHUB_STEP_SUMMARY"'
-    assert report.group(1) in steps["actions/upload-artifact"]["with"]["path"]
+    artifact = steps["actions/upload-artifact"]["with"]["path"].split()
+    assert report.group(1) in artifact
+    catalogue = steps["catalogue"]
+    assert catalogue["if"] == "always()"
+    data = re.search(r"--data-dir (\S+)", check["run"])
+    assert data and catalogue["run"].startswith(
+        f'MESH_DATA_DIR="$PWD/{data.group(1)}" uv run --frozen mesh catalog '
+    )
+    output = re.search(r"--output (\S+)", catalogue["run"])
+    assert output and f"{output.group(1)}/" in artifact
 
 
 @pytest.mark.long  # generates and runs the whole mesh from nothing (`mesh demo`): minutes
@@ -76,6 +85,18 @@ def test_the_repository_passes_the_workflows_mesh_check(tmp_path: Path) -> None:
     summary = (tmp_path / "mesh-check" / "report.md").read_text(encoding="utf-8")
     assert summary.startswith("## mesh check: PASS\n")
     assert "| whole mesh on sample data | pass | RESULT: all gates passed |" in summary
+
+    catalogue = subprocess.run(
+        ["bash", "-c", steps["catalogue"]["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert catalogue.returncode == 0, catalogue.stdout + catalogue.stderr
+    assert "catalogue of 13 products (13 fresh) written to" in catalogue.stdout
+    assert (tmp_path / "mesh-check" / "catalog" / "sales" / "invoices.html").is_file()
 
 
 def _break(path: Path, old: str, new: str) -> None:
