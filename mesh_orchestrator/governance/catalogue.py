@@ -72,7 +72,8 @@ class Gate:
 
 @dataclass(frozen=True)
 class FeedInput:
-    """A feed a version was built from: its latest bronze materialisation before the version."""
+    """A feed a version was built from: its latest bronze materialisation before the version was
+    written (for a feed partitioned by day, the rows of that run's days)."""
 
     name: str
     description: str
@@ -81,6 +82,7 @@ class FeedInput:
     at: datetime | None = None
     rows: int | None = None
     quarantined: int | None = None
+    days: str | None = None  # the run's partitions, for a partitioned feed
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _handoffs(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[tuple[date
 
 
 def _feed_input(instance: dg.DagsterInstance, spec: DomainSpec, name: str, before: datetime) -> FeedInput:
-    """The feed's latest bronze materialisation at or before ``before`` (what the version read)."""
+    """The feed's latest bronze materialisation before ``before``, when the version was written."""
     import dagster as dg
 
     feed = spec.feed(name)
@@ -233,6 +235,7 @@ def _feed_input(instance: dg.DagsterInstance, spec: DomainSpec, name: str, befor
     rows = _value(metadata, "dagster/row_count")
     rows = rows if rows is not None else _value(metadata, "rows_in_run")
     quarantined = _value(metadata, "quarantined")
+    days = _value(metadata, "partition_range")
     return FeedInput(
         name,
         feed.description,
@@ -241,6 +244,7 @@ def _feed_input(instance: dg.DagsterInstance, spec: DomainSpec, name: str, befor
         at=_when(record.timestamp),
         rows=int(rows) if rows is not None else None,
         quarantined=int(quarantined) if quarantined is not None else None,
+        days=str(days) if days is not None else None,
     )
 
 
@@ -341,13 +345,15 @@ def product_facts(
     feeds = [i.name for i in contract.inputs if i.kind == "feed"]
     versions = []
     for port in reversed(kept):
+        staged = table.snapshot_by_id(port.snapshot_id) if table is not None else None
         published = datetime.fromisoformat(port.published_at)
+        written = _when(staged.timestamp_ms / 1000) if staged else published
         versions.append(
             VersionFacts(
                 port=port,
                 gates=tuple(g for g in gates if g.snapshot_id == str(port.snapshot_id)),
                 handoff_run_id=published_by.get(str(port.snapshot_id)),
-                feeds=tuple(_feed_input(instance, spec, name, published) for name in feeds),
+                feeds=tuple(_feed_input(instance, spec, name, written) for name in feeds),
                 products=tuple(
                     ProductInput(
                         i.name,
