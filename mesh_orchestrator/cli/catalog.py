@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from mesh_orchestrator.governance.catalogue import Catalogue
 
@@ -34,10 +36,23 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(folder: Path, port: int, ready: Callable[[str], None]) -> None:
-    """Serve ``folder`` on ``HOST:port`` until interrupted (Ctrl-C)."""
+    """Serve ``folder`` on ``HOST:port`` until Ctrl-C or SIGTERM.
+
+    Both are handled here: a process started in the background (``nohup``, ``&``, some CI runners)
+    inherits SIGINT, and sometimes SIGTERM, as ignored, and would then never stop when asked.
+    """
     handler = functools.partial(_QuietHandler, directory=str(folder))
-    with http.server.ThreadingHTTPServer((HOST, port), handler) as server:
-        ready(f"http://{HOST}:{server.server_address[1]}/")
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with http.server.ThreadingHTTPServer((HOST, port), handler) as server:
+            ready(f"http://{HOST}:{server.server_address[1]}/")
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
+    finally:
+        for sig, action in previous.items():
+            signal.signal(sig, action)

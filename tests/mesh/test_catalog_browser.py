@@ -203,12 +203,15 @@ def test_a_rejected_batch_is_shown_and_the_current_version_kept(
 
 
 def test_mesh_catalog_serve_serves_the_site_on_loopback(site: tuple[Path, Path, int], browser: Any) -> None:
+    """Regression: a server started with SIGTERM ignored (a CI runner's background job) outlived
+    its test; it now stops on SIGTERM whatever it inherited."""
     data, _folder, _ = site
     served = data.parent / "served"
-    env_args = ["--output", str(served), "--serve", "--port", "0", "--ui-url", UI]
+    args = ["--output", str(served), "--serve", "--port", "0", "--ui-url", UI]
     env = {**os.environ, "MESH_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mesh_orchestrator.cli.main", "catalog", *env_args],
+    command = [sys.executable, "-m", "mesh_orchestrator.cli.main", "catalog", *args]
+    server = subprocess.Popen(  # SIGTERM ignored, then exec: the server inherits it ignored
+        ["bash", "-c", 'trap "" TERM; exec "$@"', "bash", *command],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -230,6 +233,9 @@ def test_mesh_catalog_serve_serves_the_site_on_loopback(site: tuple[Path, Path, 
         assert page.url == f"{url}hr/payroll_costs.html"
         assert page.locator("#when [data-gate=contract_satisfied]").first.inner_text().startswith("passed")
         page.close()
-    finally:
         server.terminate()
-        server.wait(timeout=30)
+        assert server.wait(timeout=30) == 0, "SIGTERM stops the server, cleanly"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
