@@ -27,14 +27,15 @@ from mesh_orchestrator.core.errors import MeshError, PortNotPublishedError
 from mesh_orchestrator.core.spec import DomainSpec, load_valid_specs
 from mesh_orchestrator.governance.descriptors import feed_version
 from mesh_orchestrator.ports.catalog import public_properties
+from mesh_orchestrator.ports.handoff import CONTRACT_SATISFIED, NO_PERSONAL_DATA
 from mesh_orchestrator.ports.tables import PortVersion, catalog, load_port, published_versions
 
 if TYPE_CHECKING:
     import dagster as dg
     from pyiceberg.catalog import Catalog
 
-#: The hand-off's blocking checks, in the order pages show them (names as ``ports.handoff`` gives them).
-GATES = ("contract_satisfied", "no_personal_data")
+#: The hand-off's blocking checks, in the order pages show them.
+GATES = (CONTRACT_SATISFIED, NO_PERSONAL_DATA)
 #: How many evaluations and materialisations of a hand-off are read back (newest first).
 HISTORY = 500
 #: Packages whose versions the catalogue shows as the toolchain.
@@ -138,6 +139,11 @@ class ProductFacts:
     @property
     def id(self) -> str:
         return self.contract.id
+
+    @property
+    def handoff(self) -> str:
+        """The hand-off asset that audits and publishes the product, as the UI shows its key."""
+        return names.handoff_key(self.contract.domain, self.contract.product).to_user_string()
 
     @property
     def current(self) -> VersionFacts | None:

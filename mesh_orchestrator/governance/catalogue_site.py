@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
+from mesh_orchestrator.core.names import MESH_LOCATION
 from mesh_orchestrator.governance.catalogue import (
     FRESH,
     GATE_FAILED,
@@ -231,6 +232,7 @@ def _environment(cat: Catalogue) -> jinja2.Environment:
         catalogue=cat,
         gates=GATES,
         catalog_name=CATALOG_NAME,
+        mesh_location=MESH_LOCATION,
         stylesheet=STYLESHEET,
         box_w=BOX_W,
         box_h=BOX_H,

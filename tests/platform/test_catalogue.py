@@ -114,6 +114,7 @@ def test_pages_show_the_facts_escaped(contract: Contract, tmp_path: Path) -> Non
     run_id = facts.versions[0].handoff_run_id
     assert f'href="http://dagster.example:3000/runs/{run_id}"' in page
     assert "the dbt manifest of shop could not be read" in page  # How says why it has no models
+    assert "the hand-off <code>mesh/handoff/shop__items</code> in <code>mesh_orchestrator</code>" in page
     assert 'data-product="shop.items"' in pages["index.html"]
 
 
