@@ -265,7 +265,8 @@ def _how(spec: DomainSpec, contract: Contract) -> tuple[tuple[DbtNode, ...], str
     gold = manifest.model_id(contract.model)
     if gold not in manifest.nodes:
         return (), f"the dbt project of {spec.name} has no model {contract.model}"
-    models = [m for m in manifest.models_in_order() if m == gold or m in manifest.upstream(gold)]
+    builds = manifest.upstream(gold) | {gold}
+    models = [m for m in manifest.models_in_order() if m in builds]
     tests: dict[str, list[str]] = {}
     for unique_id, node in manifest.nodes.items():
         if node.get("resource_type") == "test":
