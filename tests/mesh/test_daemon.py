@@ -29,6 +29,8 @@ from tests.mesh.conftest import copy_data, published_version
 
 #: Bounds the whole propagation: sensor tick, landing, sales, hand-offs, finance, hand-offs.
 PROPAGATION_TIMEOUT = 420
+#: How long the mesh shows no run activity before it counts as settled (automation ticks every second).
+QUIET_SECONDS = 30
 FAST = {
     "MESH_SENSOR_INTERVAL_SECONDS": "1",
     "MESH_AUTOMATION_INTERVAL_SECONDS": "1",
@@ -161,6 +163,15 @@ class Daemon:
             )
         )
 
+    def settled(self) -> bool:
+        """Idle, and no run created or ended for ``QUIET_SECONDS``: many automation ticks have
+        seen the last run's results and started nothing. Idle alone is also true in the gap
+        between one run's end and the tick that starts its consumers."""
+        if not self.idle():
+            return False
+        latest = self.instance.get_run_records(limit=1, order_by="update_timestamp", ascending=False)
+        return not latest or time.time() - latest[0].update_timestamp.timestamp() >= QUIET_SECONDS
+
 
 @pytest.fixture(scope="module")
 def daemon(clean_mesh: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
@@ -209,12 +220,13 @@ def test_a_new_sales_file_refreshes_the_balance_sheet(daemon: Daemon) -> None:
     sensors = {r.tags.get("dagster/sensor_name") for r in runs}
     assert "sales__distributor_orders__files" in sensors
     assert {"sales__automation", "mesh__automation", "finance__automation"} <= sensors
-    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
+    daemon.wait_for("the mesh to settle", daemon.settled, timeout=PROPAGATION_TIMEOUT)
 
 
 @pytest.mark.long
 def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> None:
-    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
+    # Settled, not just idle: consumers of an earlier test's last hand-off must not count as ours.
+    daemon.wait_for("the mesh to settle", daemon.settled, timeout=PROPAGATION_TIMEOUT)
     invoices_before = published_version(daemon.data, "sales", "invoices")
     fields = _known_order_line(daemon.data)
     started = datetime.now(UTC)
@@ -232,15 +244,15 @@ def test_a_file_failing_a_gate_starts_no_consumer_and_alerts(daemon: Daemon) -> 
         return any(a["kind"] == "gate_failure" and "sales__invoices" in a["subject"] for a in lines)
 
     daemon.wait_for("the gate-failure alert", gate_alert, since=started)
-    daemon.wait_for("the mesh to settle", daemon.idle, timeout=120)
-    time.sleep(10)  # several automation ticks after the failure: still no consumer run
+    # Many automation ticks after the failure: still no consumer run.
+    daemon.wait_for("the mesh to settle", daemon.settled, timeout=PROPAGATION_TIMEOUT)
     assert published_version(daemon.data, "sales", "invoices") == invoices_before
     finance_runs = [
         r
         for r in daemon.runs_since(started)
         if any(key.path[0] == "finance" for key in r.asset_selection or [])
     ]
-    assert finance_runs == []
+    assert finance_runs == [], daemon.path_report(started)
 
 
 def test_a_timeout_names_the_hop_that_stalled(tmp_path: Path) -> None:
@@ -266,3 +278,21 @@ def test_a_timeout_names_the_hop_that_stalled(tmp_path: Path) -> None:
     assert "runs since the drop: {'SUCCESS': 1}" in said
     assert re.search(r"landing run +sales/landing/distributor_orders +\+\d+s run \w{8}", said)
     assert re.search(r"balance-sheet hand-off +mesh/handoff/finance__balance_sheet +never", said)
+
+
+def test_settled_waits_for_quiet_after_the_last_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that just ended leaves the mesh idle but not settled: its consumers may start next tick."""
+
+    @dg.asset
+    def handed_off() -> None:
+        return None
+
+    waiting = Daemon.__new__(Daemon)  # settled reads only the instance
+    with dg.instance_for_test() as instance:
+        waiting.instance = instance
+        assert waiting.settled()  # no run at all
+        assert dg.materialize([handed_off], instance=instance).success
+        assert waiting.idle()
+        assert not waiting.settled()
+        monkeypatch.setattr("tests.mesh.test_daemon.QUIET_SECONDS", 0)
+        assert waiting.settled()
