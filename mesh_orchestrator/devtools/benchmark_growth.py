@@ -4,7 +4,8 @@ Cost should grow linearly with the data: a step that takes 5.5 times as long for
 landing lines is within noise, one that takes 8 times as long is where the cost bends. Each figure
 of a run is set beside the same figure of an earlier run (its ``benchmark.json``) with their ratio;
 times are judged against the ratio of the landing lines plus 10 %, memory is shown, not judged here
-(its target is absolute: ``benchmark.TARGET_PEAK_MIB`` at every scale).
+(its target is absolute: ``benchmark.TARGET_PEAK_MIB`` at every scale). A figure of a run that
+failed at either scale covers only what ran: it is shown as ``partial``, never judged linear.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Growth:
     baseline: float | None
     unit: str = "s"
     judged: bool = True  # times are held against the data's growth; memory is not
+    partial: bool = False  # a run behind the figure failed at either scale: it covers only what ran
 
     @property
     def ratio(self) -> float | None:
@@ -92,9 +94,22 @@ def _run_figures(mesh: MeshMeasure) -> dict[str, float]:
     return dict(runs)
 
 
+def _failed_figures(mesh: MeshMeasure) -> set[str]:
+    """The run, phase and step figures of ``mesh`` that a failed run contributed to."""
+    failed: set[str] = set()
+    for run in mesh.runs:
+        if not run.success:
+            failed.add(f"{run.location}/{run.job}")
+            failed.update(f"{run.domain} {phase}" for phase in run.phases)
+            failed.update(step.key for step in run.steps)
+    return failed
+
+
 def growth(result: BenchmarkResult, baseline: BenchmarkResult) -> list[Growth]:
     """Every figure of ``result`` that ``baseline`` has too, beside it."""
     mesh, base = result.mesh, baseline.mesh
+    complete = mesh.success and base.success
+    failed = _failed_figures(mesh) | _failed_figures(base)
     rows = [
         Growth(
             "data",
@@ -104,8 +119,8 @@ def growth(result: BenchmarkResult, baseline: BenchmarkResult) -> list[Growth]:
             unit="lines",
             judged=False,
         ),
-        Growth("mesh", "mesh wall time", mesh.seconds, base.seconds),
-        Growth("mesh", "Great Expectations audits", mesh.gx_seconds, base.gx_seconds),
+        Growth("mesh", "mesh wall time", mesh.seconds, base.seconds, partial=not complete),
+        Growth("mesh", "Great Expectations audits", mesh.gx_seconds, base.gx_seconds, partial=not complete),
         Growth("mesh", "peak memory, process tree", mesh.peak_mib, base.peak_mib, unit="MiB", judged=False),
     ]
     if result.floor is not None and baseline.floor is not None:
@@ -115,13 +130,13 @@ def growth(result: BenchmarkResult, baseline: BenchmarkResult) -> list[Growth]:
         ("phase", _phase_figures(mesh), _phase_figures(base)),
     ):
         rows += [
-            Growth(section, name, ours[name], theirs.get(name))
+            Growth(section, name, ours[name], theirs.get(name), partial=name in failed)
             for name in sorted(ours, key=lambda n: -ours[n])
         ]
     seconds, peaks = _step_figures(mesh)
     base_seconds, base_peaks = _step_figures(base)
     for key in sorted(seconds, key=lambda k: -seconds[k]):
-        rows.append(Growth("step", key, seconds[key], base_seconds.get(key)))
+        rows.append(Growth("step", key, seconds[key], base_seconds.get(key), partial=key in failed))
         if key in peaks:
             rows.append(
                 Growth("step", f"{key} (peak)", peaks[key], base_peaks.get(key), unit="MiB", judged=False)
@@ -136,9 +151,12 @@ def data_ratio(result: BenchmarkResult, baseline: BenchmarkResult) -> float | No
 
 
 def verdict(row: Growth, data: float | None) -> str:
-    """``linear`` or ``OVER`` for a time that was measured at both scales and is not noise."""
+    """``linear`` or ``OVER`` for a time that was measured at both scales and is not noise;
+    ``partial`` for a time a failed run cut short."""
     if not row.judged or row.ratio is None or data is None:
         return ""
+    if row.partial:
+        return "partial"
     if row.section == "step" and (row.value or 0.0) < MIN_JUDGED_SECONDS:
         return ""
     return "linear" if row.ratio <= data * LINEAR_SLACK else "OVER"
@@ -179,7 +197,16 @@ def format_growth(result: BenchmarkResult, baseline: BenchmarkResult) -> list[st
             f"{name[:65]:<66}{_figure(row.baseline, row.unit):>14}{_figure(row.value, row.unit):>14}"
             f"{ratio:>8}  {judged}"
         )
-    lines.append(f"{over} time(s) grew faster than the data" if over else "every judged time grew linearly")
+    incomplete = [r for r in (baseline, result) if not r.mesh.success]
+    for run in incomplete:
+        lines.append(
+            f"scale {run.scale} did not complete ({'; '.join(run.mesh.failures) or 'a run failed'}): "
+            "the figures it touched are partial and not judged"
+        )
+    if over:
+        lines.append(f"{over} time(s) grew faster than the data")
+    elif not incomplete:
+        lines.append("every judged time grew linearly")
     return lines
 
 
@@ -189,6 +216,7 @@ def growth_json(result: BenchmarkResult, baseline: BenchmarkResult, baseline_pat
     return {
         "baseline": baseline_path,
         "baseline_scale": baseline.scale,
+        "complete": result.mesh.success and baseline.mesh.success,
         "data_ratio": None if data is None else round(data, 4),
         "linear_limit": None if data is None else round(data * LINEAR_SLACK, 4),
         "figures": [

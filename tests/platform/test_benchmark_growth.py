@@ -105,3 +105,24 @@ def test_the_command_stops_before_any_work_without_its_baseline(
     assert code == 2
     assert "no earlier benchmark at" in capsys.readouterr().err
     assert not folder.exists(), "nothing was generated"
+
+
+def test_a_failed_run_is_not_judged_linear_on_what_it_left_undone() -> None:
+    """A run that stopped halfway took less time than a whole one: its totals are partial, not linear."""
+    failed = _result(10000, 5_000_000, bronze=400.0, dbt=0.0, peak=3100.0)
+    failed.mesh.success = False
+    failed.mesh.failures = ["shop: shop__bronze__items failed (Out of Memory Error)"]
+    failed.mesh.runs[0].success = False
+    data = growth.data_ratio(failed, SMALL)
+    rows = _rows(failed, SMALL)
+    for figure in (
+        "mesh:mesh wall time",
+        "run:shop/shop__all_assets",
+        "phase:shop bronze",
+        "step:shop__bronze__items",
+    ):
+        assert growth.verdict(rows[figure], data) == "partial", figure
+    text = "\n".join(growth.format_growth(failed, SMALL))
+    assert "every judged time grew linearly" not in text
+    assert "scale 10000 did not complete (shop: shop__bronze__items failed (Out of Memory Error))" in text
+    assert growth.growth_json(failed, SMALL, "/b")["complete"] is False
