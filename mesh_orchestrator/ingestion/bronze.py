@@ -28,11 +28,19 @@ from mesh_orchestrator.ingestion.landing import ensure_landing_tables
 from mesh_orchestrator.ingestion.value_parsing import Conventions, Parsed, bad_type, parse
 
 DUPLICATE_REASON = "duplicate_key"
-METADATA_COLUMNS = ("_source_file", "_content_hash", "_row_number", "_ingested_at")
 #: A partitioned feed's rows carry the day of the file they came in (``partitions.file_day``).
 PARTITION_COLUMN = "_partition"
-#: The order of arrival of landed rows: of two rows with one key, bronze keeps the later.
-ARRIVAL = "(_ingested_at, _source_file, _row_number, _content_hash)"
+#: The order of arrival of landed rows: of two rows with one key, bronze keeps the later. Files
+#: arrive in the order of their ingestion (then path and content), lines in their file's order.
+FILE_ARRIVAL = "_ingested_at, _source_file, _content_hash"
+#: Lines of one file that ``ARRIVAL`` can number: the file's rank goes above them.
+LINES_PER_FILE = 1 << 32
+#: A landed row's arrival as one BIGINT (the file's rank, then the line), so that finding the
+#: latest row of each key hashes and joins eight bytes a row, not the file's path and hash.
+ARRIVAL = f"_file_rank * {LINES_PER_FILE} + _row_number"
+#: The file rank and line number an arrival is made of.
+FILE_RANK = f"_arrival // {LINES_PER_FILE}"
+ROW_NUMBER = f"_arrival % {LINES_PER_FILE}"
 #: The sender of a record of a feed with sources: the first folder of its file's path.
 SENDER = "split_part(_source_file, '/', 1)"
 
@@ -187,54 +195,77 @@ def build_bronze(
     without_helpers = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
     typed = ", ".join(f"val_{c.name} AS {identifier(c.name)}" for c in feed.columns)
     key = ", ".join(f"raw_{k}" for k in feed.key)
-    # What the later queries read of each classified row: the typed values, the raw key, the
-    # record (for quarantine) and its reasons; not the mapped copy of the record nor the raw values.
+    # What the later queries read of each classified row: its arrival (which file, which line),
+    # the typed values, the raw key and its reasons. Not the file's path and hash (``temp.files``
+    # has them once per file) nor the record: quarantine reads the records of the rows it takes
+    # back from landing, so the wide text is not copied for every row.
     kept_columns = ", ".join(
-        [*METADATA_COLUMNS, *(PARTITION_COLUMN,) * partitioned]
+        ["_arrival", *(PARTITION_COLUMN,) * partitioned]
         + [f"val_{c.name}" for c in feed.columns]
         + [f"raw_{k}" for k in feed.key]
     )
-    meta = ", ".join(METADATA_COLUMNS + (PARTITION_COLUMN,) * partitioned)
     partition = f", {FILE_DAY_SQL} AS {PARTITION_COLUMN}" if partitioned else ""
+    day = f", {PARTITION_COLUMN}" if partitioned else ""
+    # The metadata columns of an output row, from its file (``f``) and its arrival.
+    meta = f"f._source_file, f._content_hash, {ROW_NUMBER} AS _row_number, f._ingested_at{day}"
+    of_file = f"JOIN temp.files f ON f._file_rank = {FILE_RANK}"
     scope = None
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze; CREATE SCHEMA IF NOT EXISTS quarantine")
         con.execute(
+            f"CREATE OR REPLACE TEMP TABLE files AS SELECT {FILE_ARRIVAL}, row_number() OVER "
+            f"(ORDER BY {FILE_ARRIVAL}) AS _file_rank "
+            f"FROM (SELECT DISTINCT {FILE_ARRIVAL} FROM landing.{name})"
+        )
+        con.execute(
             f"CREATE OR REPLACE TEMP TABLE classified AS "
-            f"WITH parsed AS (SELECT {', '.join(METADATA_COLUMNS)}, _record, _parse_error{partition}, "
+            f"WITH parsed AS (SELECT _source_file, _record, _parse_error{partition}, "
             f"  coalesce(_parse_error IS NULL AND json_type(CASE WHEN json_valid(_record) "
-            f"  THEN _record END) = 'OBJECT', false) AS _is_object "
-            f"  FROM landing.{name}), "
+            f"  THEN _record END) = 'OBJECT', false) AS _is_object, "
+            f"  CASE WHEN _row_number < {LINES_PER_FILE} THEN {ARRIVAL} ELSE error('file ' || "
+            f"  _source_file || ' has more than {LINES_PER_FILE:,} lines: split it') END AS _arrival "
+            f"  FROM landing.{name} JOIN temp.files USING ({FILE_ARRIVAL})), "
             f"mapped AS (SELECT *, {sender}{canonical} AS _canonical, {unknown} AS _unknown "
             f"  FROM parsed WHERE _is_object), "
             f"extracted AS (SELECT *, {raws} FROM mapped "
             f"  UNION ALL BY NAME SELECT * FROM parsed WHERE NOT _is_object), "
             f"typed AS (SELECT *, {values} FROM {staged}), "
             f"checked AS (SELECT *{without_helpers}, {_reasons(feed, parsing)} AS _reasons FROM typed) "
-            f"SELECT {kept_columns}, _record, _reasons FROM checked"
+            f"SELECT {kept_columns}, _reasons FROM checked"
         )
-        # The latest arrival of each clean key, found on narrow rows (a hash aggregate of the key
-        # and the arrival), not by ranking the wide rows: that sort outgrows memory and spills,
-        # and its cost bent upwards with the data. A landed row's arrival is unique: the file's
-        # ingestion, its path and content, the line.
+        # Of a key landed more than once, the rows before its latest arrival are superseded. The
+        # keys are counted on narrow rows (a hash aggregate of the key and the arrival); only the
+        # repeated ones are kept, so finding their rows, keeping the rest and quarantining them
+        # probe small tables. Joining every row with its key's latest arrival, or ranking the wide
+        # rows, outgrew memory at 40 million rows. A landed row's arrival is unique.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE latest AS SELECT max({ARRIVAL}) AS _arrival "
-            f"FROM temp.classified WHERE len(_reasons) = 0 GROUP BY {key}"
+            f"CREATE OR REPLACE TEMP TABLE repeated AS SELECT {key}, max(_arrival) AS _latest "
+            f"FROM temp.classified WHERE len(_reasons) = 0 GROUP BY {key} HAVING count(*) > 1"
+        )
+        same_key = " AND ".join(f"c.raw_{k} IS NOT DISTINCT FROM r.raw_{k}" for k in feed.key)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE superseded AS SELECT c._arrival FROM temp.classified c "
+            f"JOIN temp.repeated r ON {same_key} WHERE len(c._reasons) = 0 AND c._arrival < r._latest"
         )
         if partitioned and days is not None:
             scope = _day_scope(con, days, key)
         only = f"AND {scope.sql(PARTITION_COLUMN)}" if scope is not None else ""
-        latest = f"JOIN temp.latest ON {ARRIVAL} = _arrival"
+        superseded = "JOIN temp.superseded USING (_arrival)"
         kept = (
-            f"SELECT {typed}, {meta} FROM temp.classified SEMI {latest} "
-            f"WHERE true {only} ORDER BY _ingested_at, _source_file, _row_number"
+            f"SELECT {typed}, {meta} FROM temp.classified ANTI {superseded} {of_file} "
+            f"WHERE len(_reasons) = 0 {only} ORDER BY _arrival"
         )
+        # The records of the rejected rows, read back from landing by their file and line.
         rejected = (
-            f"SELECT {meta}, _record, array_to_string(_reasons, '; ') AS reason FROM temp.classified "
-            f"WHERE len(_reasons) > 0 {only} UNION ALL "
-            f"SELECT {meta}, _record, '{DUPLICATE_REASON}: a later row with the same key was kept' "
-            f"FROM temp.classified ANTI {latest} WHERE len(_reasons) = 0 {only} "
+            f"WITH rejected AS (SELECT _arrival{day}, array_to_string(_reasons, '; ') AS reason "
+            f"  FROM temp.classified WHERE len(_reasons) > 0 {only} UNION ALL "
+            f"  SELECT _arrival{day}, '{DUPLICATE_REASON}: a later row with the same key was kept' "
+            f"  FROM temp.classified SEMI {superseded} WHERE true {only}) "
+            f"SELECT {meta}, l._record, reason FROM rejected {of_file} "
+            f"JOIN landing.{name} l ON l._source_file = f._source_file "
+            f"AND l._content_hash = f._content_hash AND l._ingested_at = f._ingested_at "
+            f"AND l._row_number = {ROW_NUMBER} "
             "ORDER BY _source_file, _row_number"
         )
         for schema, query in (("bronze", kept), ("quarantine", rejected)):
@@ -242,7 +273,10 @@ def build_bronze(
                 _replace_days(con, schema, query, scope, feed)
             else:
                 con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS {query}")
-        con.execute("DROP TABLE temp.classified; DROP TABLE temp.latest")
+        con.execute(
+            "DROP TABLE temp.files; DROP TABLE temp.classified; DROP TABLE temp.repeated; "
+            "DROP TABLE temp.superseded"
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
