@@ -286,8 +286,17 @@ class _FileMeta:
     ingested_at: datetime
 
     def sql(self) -> str:
-        at = literal(self.ingested_at.isoformat(sep=" "))
-        return f"{literal(self.label)}, {literal(self.digest)}, {at}::TIMESTAMP"
+        return f"{literal(self.label)}, {literal(self.digest)}, {self._at()}"
+
+    def rows(self) -> str:
+        """A condition true of this file's rows in its landing table."""
+        return (
+            f"_source_file = {literal(self.label)} AND _content_hash = {literal(self.digest)} "
+            f"AND _ingested_at = {self._at()}"
+        )
+
+    def _at(self) -> str:
+        return f"{literal(self.ingested_at.isoformat(sep=' '))}::TIMESTAMP"
 
 
 def _csv_header(handle: BinaryIO, delimiter: str) -> list[str]:
@@ -341,33 +350,43 @@ def _land_csv(
     columns = "{" + ", ".join(f"{literal(h)}: 'VARCHAR'" for h in header) + "}"
     meta = file.sql()
     con.execute("DROP TABLE IF EXISTS temp.csv_rejects; DROP TABLE IF EXISTS temp.csv_scans")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE csv_good AS SELECT row_number() OVER () AS k, "
-        f"to_json(t)::VARCHAR AS rec FROM read_csv({literal(path)}, columns={columns}, "
+    # The good rows go straight into landing, numbered in the file's order (a window with an
+    # empty OVER keeps it): no copy of the file in a temporary table and no sort, whose cost
+    # bent upwards once a file outgrew memory.
+    (good,) = fetch_one(
+        con,
+        f"INSERT INTO {table} SELECT {meta}, row_number() OVER () + 1, to_json(t)::VARCHAR, NULL "
+        f"FROM read_csv({literal(path)}, columns={columns}, "
         f"header=true, delim={literal(delimiter)}, quote='\"', escape='\"', auto_detect=false, "
         "strict_mode=true, encoding='utf-8', store_rejects=true, rejects_table='csv_rejects', "
-        "rejects_scan='csv_scans') t"
+        "rejects_scan='csv_scans') t",
     )
-    # Good rows do not carry their line number: derive it from the rejected lines around them.
-    # good_before = good rows before the i-th rejected line (single-line records assumed).
+    # Good rows are numbered as if no line had been rejected (the header is line 1); each sits
+    # below the rejected lines before it. good_before = good rows before a rejected line
+    # (single-line records assumed).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE csv_bad AS SELECT line, csv_line, error_type, error_message, "
-        "line - 1 - row_number() OVER (ORDER BY line) AS good_before, "
-        "row_number() OVER (ORDER BY line) AS i FROM (SELECT DISTINCT ON (line) * FROM temp.csv_rejects)"
+        "line - 1 - row_number() OVER (ORDER BY line) AS good_before "
+        "FROM (SELECT DISTINCT ON (line) * FROM temp.csv_rejects)"
     )
-    con.execute(
-        f"INSERT INTO {table} SELECT {meta}, g.k + 1 + coalesce(b.i, 0), g.rec, NULL "
-        "FROM temp.csv_good g ASOF LEFT JOIN (SELECT good_before, max(i) AS i FROM temp.csv_bad "
-        "GROUP BY good_before) b ON g.k > b.good_before ORDER BY g.k"
-    )
+    (bad,) = fetch_one(con, "SELECT count(*) FROM temp.csv_bad")
+    if bad:
+        # Each good row moves down by the rejected lines before it (found with an ASOF join on
+        # sorted runs, not a count per row).
+        this_file = file.rows()
+        con.execute(
+            f"UPDATE {table} AS l SET _row_number = l._row_number + shift.rejected_before FROM ("
+            f"  SELECT g._row_number AS numbered, b.rejected_before FROM (SELECT _row_number "
+            f"  FROM {table} WHERE {this_file}) g ASOF JOIN (SELECT good_before, count(*) OVER "
+            f"  (ORDER BY good_before) AS rejected_before FROM temp.csv_bad) b "
+            f"  ON g._row_number - 1 > b.good_before) shift "
+            f"WHERE {this_file} AND l._row_number = shift.numbered"
+        )
     con.execute(
         f"INSERT INTO {table} SELECT {meta}, line, csv_line, error_type || ': ' || error_message "
         "FROM temp.csv_bad ORDER BY line"
     )
-    good, bad = fetch_one(
-        con, "SELECT (SELECT count(*) FROM temp.csv_good), (SELECT count(*) FROM temp.csv_bad)"
-    )
-    con.execute("DROP TABLE temp.csv_good; DROP TABLE temp.csv_bad")
+    con.execute("DROP TABLE temp.csv_bad")
     return int(good) + int(bad), int(bad)
 
 
