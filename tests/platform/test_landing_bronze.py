@@ -334,3 +334,28 @@ def test_files_landed_in_one_connection_are_all_read_back_by_it(tmp_path: Path) 
         rec = build_bronze(con, feed)
     total = sum(lines.values())
     assert (rec.landed, rec.bronze, rec.duplicates, rec.quarantined) == (total, total, 0, 0)
+
+
+def test_rows_are_numbered_by_record_so_quarantine_takes_back_its_own_record(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Quarantine reads a rejected row's record back from landing by file and number, so numbers must
+    stay unique in a file: after a quoted field spanning two lines, DuckDB numbers the rejected line by
+    record (3), as landing numbers the good rows around it (2 and 4)."""
+    feed = _feed("csv")
+    _drop(
+        tmp_path,
+        "a.csv",
+        "sku,item_name,unit_cost,uom\n"
+        'A1,"Widget\nlarge",10.50,each\n'  # record 2, on two lines
+        "A2,Gadget\n"  # record 3: too few fields
+        "A3,Thing,3.20,box\n",  # record 4: good
+    )
+    ingest_feed(con, feed, tmp_path)
+    numbers = con.execute("SELECT _row_number FROM landing.items_csv ORDER BY 1").fetchall()
+    assert numbers == [(2,), (3,), (4,)]
+    rec = build_bronze(con, feed)
+    assert (rec.landed, rec.bronze, rec.duplicates, rec.quarantined) == (3, 2, 0, 1)
+    assert con.execute("SELECT _row_number, _record FROM quarantine.items_csv").fetchall() == [
+        (3, "A2,Gadget")
+    ]
