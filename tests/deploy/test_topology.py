@@ -82,6 +82,7 @@ def topology(
             began = time.monotonic()
             up.prepare_dbt()
             print(f"dbt parse of the five domains (the image build's): {time.monotonic() - began:.0f}s")
+            up.init_dagster()  # the compose file's dagster-init, which every code server waits for
             for service in up.code_servers():
                 service.start()
             up.load_seconds = up.wait_loaded(up.code_servers())  # type: ignore[attr-defined]

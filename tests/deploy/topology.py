@@ -191,12 +191,20 @@ class Topology:
         ]
         self.services["webserver"] = web
         self.services["daemon"] = self.service("daemon")
+        self.services["dagster-init"] = self.service("dagster-init")
         for service in self.services.values():
             home = Path(service.env["DAGSTER_HOME"])
             (home / "dagster.yaml").write_text(yaml.safe_dump(instance, sort_keys=False))
             (home / "workspace.yaml").write_text(yaml.safe_dump(workspace, sort_keys=False))
 
     # -- processes -------------------------------------------------------------------------------
+
+    def init_dagster(self, timeout: float = 180) -> None:
+        """The compose file's one-shot ``dagster-init``: Dagster's tables, before any code server."""
+        init = self.services["dagster-init"]
+        init.start()
+        assert init.process is not None
+        assert init.process.wait(timeout=timeout) == 0, f"dagster-init failed:\n{init.tail()}"
 
     def code_servers(self) -> list[Service]:
         return [self.services[service_name(location)] for location in LOCATIONS]

@@ -222,6 +222,12 @@ def test_services_start_in_order() -> None:
         assert {"postgres", *code_servers().values()} <= set(conditions(all_services[name])), name
     assert "minio" in conditions(all_services["minio-init"])
     assert "postgres" in conditions(all_services["postgres-init"])
+    # Dagster's tables exist before any code server starts: six servers creating them on an empty
+    # database raced, and a loser failed to load its location (CI, topology test).
+    assert all_services["dagster-init"]["command"] == ["dagster", "instance", "migrate"]
+    assert "postgres" in conditions(all_services["dagster-init"])
+    for host in code_servers().values():
+        assert "dagster-init" in conditions(all_services[host]), host
 
 
 def test_no_volume_is_shared_between_services() -> None:
